@@ -1,0 +1,14 @@
+using Microsoft.Extensions.Configuration;
+
+namespace VoiceHive.ServiceDefaults.Data;
+
+public static class ConnectionStrings
+{
+    /// <summary>The connection string <paramref name="name"/>, or an error that names the missing setting.</summary>
+    public static string GetRequiredConnectionString(this IConfiguration configuration, string name) =>
+        configuration.GetConnectionString(name) is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException(
+                $"The connection string 'ConnectionStrings:{name}' is not set. Set it in configuration or as the " +
+                $"environment variable ConnectionStrings__{name} (the AppHost and eng/run.sh inject it).");
+}

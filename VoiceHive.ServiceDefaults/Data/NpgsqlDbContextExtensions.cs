@@ -1,0 +1,109 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using VoiceHive.ServiceDefaults.Data;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class NpgsqlDbContextExtensions
+{
+    public const string HealthCheckName = "postgres";
+
+    /// <summary>
+    /// Registers an <see cref="NpgsqlDataSource"/> and a pooled <typeparamref name="TContext"/> for
+    /// <c>ConnectionStrings:{connectionName}</c>, a readiness check, and the context's migrations applied
+    /// at start-up before the service takes requests. Stand-in for Aspire's <c>AddNpgsqlDbContext</c>
+    /// (Aspire.Npgsql.EntityFrameworkCore.PostgreSQL), which does not restore here.
+    /// </summary>
+    public static IHostApplicationBuilder AddNpgsqlDbContext<TContext>(
+        this IHostApplicationBuilder builder,
+        string connectionName,
+        Action<Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure.NpgsqlDbContextOptionsBuilder>? configureNpgsql = null)
+        where TContext : DbContext
+    {
+        var connectionString = builder.Configuration.GetRequiredConnectionString(connectionName);
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        builder.Services.AddDbContextPool<TContext>((sp, options) => options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), configureNpgsql));
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            HealthCheckName,
+            sp => new PostgresHealthCheck(sp.GetRequiredService<NpgsqlDataSource>()),
+            HealthStatus.Unhealthy,
+            ["ready"],
+            TimeSpan.FromSeconds(5)));
+        builder.Services.AddOptions<DatabaseMigrationOptions>().BindConfiguration(DatabaseMigrationOptions.Section);
+        builder.Services.AddHostedService<DatabaseMigrator<TContext>>();
+        return builder;
+    }
+
+    private sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await using var command = dataSource.CreateCommand("SELECT 1");
+                await command.ExecuteScalarAsync(cancellationToken);
+                return HealthCheckResult.Healthy("PostgreSQL answered a query");
+            }
+            catch (Exception exception) when (exception is NpgsqlException or TimeoutException or OperationCanceledException or InvalidOperationException)
+            {
+                return new HealthCheckResult(context.Registration.FailureStatus, "PostgreSQL does not answer a query");
+            }
+        }
+    }
+}
+
+/// <summary>How long start-up waits for PostgreSQL before it gives up (section <c>Database</c>).</summary>
+public sealed class DatabaseMigrationOptions
+{
+    public const string Section = "Database";
+
+    public TimeSpan MigrationTimeout { get; set; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>
+/// Applies the context's migrations when the host starts, before the server accepts requests.
+/// EF Core takes a database-wide migration lock, so replicas that start together apply each
+/// migration once. A database that is not reachable yet is retried until the timeout.
+/// </summary>
+internal sealed partial class DatabaseMigrator<TContext>(
+    IServiceScopeFactory scopes,
+    Microsoft.Extensions.Options.IOptions<DatabaseMigrationOptions> options,
+    TimeProvider timeProvider,
+    ILogger<DatabaseMigrator<TContext>> logger) : IHostedService
+    where TContext : DbContext
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var deadline = timeProvider.GetUtcNow() + options.Value.MigrationTimeout;
+        var delay = TimeSpan.FromMilliseconds(250);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var context = scope.ServiceProvider.GetRequiredService<TContext>();
+                var pending = (await context.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+                await context.Database.MigrateAsync(cancellationToken);
+                LogMigrated(logger, typeof(TContext).Name, pending.Count);
+                return;
+            }
+            catch (NpgsqlException exception) when (exception.IsTransient && timeProvider.GetUtcNow() + delay < deadline)
+            {
+                LogDatabaseNotReady(logger, typeof(TContext).Name, attempt, exception.Message);
+                await Task.Delay(delay, timeProvider, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Database schema of {Context} is up to date ({Applied} migrations applied)")]
+    private static partial void LogMigrated(ILogger logger, string context, int applied);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "PostgreSQL is not reachable for {Context} (attempt {Attempt}): {Reason}")]
+    private static partial void LogDatabaseNotReady(ILogger logger, string context, int attempt, string reason);
+}

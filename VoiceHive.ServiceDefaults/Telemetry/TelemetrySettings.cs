@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Configuration;
+using OpenTelemetry.Exporter;
+
+namespace VoiceHive.ServiceDefaults.Telemetry;
+
+/// <summary>
+/// What the telemetry pipeline of one service is set to do, read once from configuration:
+/// the standard <c>OTEL_*</c> variables and the VoiceHive guide's own (<c>METRICS_ENABLED</c>,
+/// <c>TRACING_ENABLED</c>, <c>TRACE_SAMPLE_RATE</c>, <c>OTLP_ENDPOINT</c>).
+/// </summary>
+public sealed record TelemetrySettings
+{
+    public bool MetricsEnabled { get; init; } = true;
+
+    public bool TracingEnabled { get; init; } = true;
+
+    /// <summary>The primary OTLP destination (the Aspire dashboard or a collector) for traces, metrics and logs.</summary>
+    public OtlpDestination? Otlp { get; init; }
+
+    /// <summary>A second destination for traces only, such as Jaeger or Tempo.</summary>
+    public OtlpDestination? SecondaryTraces { get; init; }
+
+    public required SamplerSettings Sampler { get; init; }
+
+    public static TelemetrySettings FromConfiguration(IConfiguration configuration)
+    {
+        var protocol = ParseProtocol(configuration["OTEL_EXPORTER_OTLP_PROTOCOL"]);
+        return new TelemetrySettings
+        {
+            MetricsEnabled = ParseFlag(configuration, "METRICS_ENABLED"),
+            TracingEnabled = ParseFlag(configuration, "TRACING_ENABLED"),
+            Otlp = OtlpDestination.Parse(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"], protocol, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            SecondaryTraces = OtlpDestination.Parse(configuration["OTLP_ENDPOINT"], OtlpDestination.GuessProtocol(configuration["OTLP_ENDPOINT"]), "OTLP_ENDPOINT"),
+            Sampler = SamplerSettings.FromConfiguration(configuration),
+        };
+    }
+
+    private static bool ParseFlag(IConfiguration configuration, string key)
+    {
+        var value = configuration[key];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return true;
+        }
+
+        return bool.TryParse(value, out var flag)
+            ? flag
+            : throw new InvalidOperationException($"{key} must be 'true' or 'false', not '{value}'.");
+    }
+
+    private static OtlpExportProtocol? ParseProtocol(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => null,
+        "grpc" => OtlpExportProtocol.Grpc,
+        "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
+        _ => throw new InvalidOperationException(
+            $"OTEL_EXPORTER_OTLP_PROTOCOL must be 'grpc' or 'http/protobuf', not '{value}'."),
+    };
+}
+
+/// <summary>One OTLP endpoint with its protocol.</summary>
+public sealed record OtlpDestination(Uri Endpoint, OtlpExportProtocol Protocol)
+{
+    /// <summary>The URI a signal is posted to: gRPC takes the base address, HTTP/protobuf a path per signal.</summary>
+    public Uri SignalEndpoint(string signal) => Protocol == OtlpExportProtocol.Grpc
+        ? Endpoint
+        : new Uri(Endpoint, Endpoint.AbsolutePath.TrimEnd('/') + "/v1/" + signal);
+
+    internal static OtlpDestination? Parse(string? value, OtlpExportProtocol? protocol, string key)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new InvalidOperationException($"{key} must be an absolute http(s) URI, not '{value}'.");
+        }
+
+        return new OtlpDestination(uri, protocol ?? GuessProtocol(value));
+    }
+
+    // OTLP's well-known ports: 4318 is HTTP/protobuf; anything else (4317, the Aspire dashboard) is gRPC,
+    // which is also the OpenTelemetry .NET exporter's default.
+    internal static OtlpExportProtocol GuessProtocol(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Port == 4318
+            ? OtlpExportProtocol.HttpProtobuf
+            : OtlpExportProtocol.Grpc;
+}

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace VoiceHive.Tests.Infrastructure;
+
+/// <summary>
+/// A PostgreSQL server from the Debian package, in a fresh data directory on a free loopback port.
+/// PostgreSQL refuses to run as root, so under root it runs as the <c>postgres</c> user.
+/// Durability is switched off: these databases live for one test run.
+/// </summary>
+public sealed class PostgresServer : IAsyncLifetime
+{
+    private const string OsUser = "postgres";
+    private ManagedProcess? _process;
+    private string _directory = "";
+
+    public int Port { get; private set; }
+
+    public string AdminConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false;Timeout=5";
+
+    public async ValueTask InitializeAsync()
+    {
+        var bin = Binaries.PostgresBinDirectory();
+        _directory = TestDirectories.Create("pg");
+        var data = Path.Combine(_directory, "data");
+        var socket = Path.Combine(_directory, "socket");
+        Directory.CreateDirectory(data);
+        Directory.CreateDirectory(socket);
+        if (ManagedProcess.IsRoot)
+        {
+            await RunAsync("chown", ["-R", $"{OsUser}:{OsUser}", _directory]);
+        }
+
+        await using (var initdb = ManagedProcess.Start(Path.Combine(bin, "initdb"),
+            ["-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"],
+            Path.Combine(_directory, "initdb.log"), OsUser))
+        {
+            await Eventually.Until(() => Task.FromResult(initdb.HasExited), "initdb to finish", TimeSpan.FromSeconds(120));
+            if (!Directory.Exists(Path.Combine(data, "base")))
+            {
+                throw new InvalidOperationException($"initdb failed:\n{initdb.TailOfLog()}");
+            }
+        }
+
+        for (var attempt = 0; ; attempt++)
+        {
+            Port = TestDirectories.FreePort();
+            _process = ManagedProcess.Start(Path.Combine(bin, "postgres"),
+                ["-D", data, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-k", socket,
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                 "-c", "full_page_writes=off", "-c", "max_connections=300"],
+                Path.Combine(_directory, "postgres.log"), OsUser);
+            try
+            {
+                await Eventually.Until(CanConnectAsync, "PostgreSQL to accept connections", TimeSpan.FromSeconds(60));
+                return;
+            }
+            catch (TimeoutException) when (attempt < 2 && _process.HasExited)
+            {
+                // Another process took the port between asking and binding; try another.
+                await _process.DisposeAsync();
+            }
+            catch (TimeoutException exception)
+            {
+                throw new InvalidOperationException($"PostgreSQL did not start:\n{_process.TailOfLog()}", exception);
+            }
+        }
+    }
+
+    /// <summary>Creates an empty database and returns a connection string for it.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix = "voicehive")
+    {
+        var name = $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 13)];
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"""CREATE DATABASE "{name}" """, connection);
+        await command.ExecuteNonQueryAsync();
+        return $"Host=127.0.0.1;Port={Port};Username=postgres;Database={name};Timeout=5;Command Timeout=30";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            // SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to disconnect.
+            await _process.StopAsync(ManagedProcess.SigInt);
+            await _process.DisposeAsync();
+        }
+
+        TryDelete(_directory);
+    }
+
+    internal static void TryDelete(string directory)
+    {
+        try
+        {
+            if (directory.Length > 0 && Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // Left for eng/test.sh to remove with the run's root.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Likewise.
+        }
+    }
+
+    private async Task<bool> CanConnectAsync()
+    {
+        if (_process!.HasExited)
+        {
+            throw new TimeoutException("postgres exited");
+        }
+
+        try
+        {
+            await using var connection = new NpgsqlConnection(AdminConnectionString);
+            await connection.OpenAsync();
+            return true;
+        }
+        catch (NpgsqlException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task RunAsync(string fileName, string[] arguments)
+    {
+        var info = new ProcessStartInfo(fileName) { UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} exited with {process.ExitCode}");
+        }
+    }
+}

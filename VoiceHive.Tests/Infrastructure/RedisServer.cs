@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+
+namespace VoiceHive.Tests.Infrastructure;
+
+/// <summary>
+/// A redis-server from the Debian package on a free loopback port. It can be stopped and started
+/// again on the same port, to test what the services do while Redis is away.
+/// </summary>
+public sealed class RedisServer : IAsyncLifetime
+{
+    private ManagedProcess? _process;
+    private string _directory = "";
+
+    public int Port { get; private set; }
+
+    public string ConnectionString => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)},connectTimeout=2000,syncTimeout=2000";
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public async ValueTask InitializeAsync()
+    {
+        _directory = TestDirectories.Create("redis");
+        Port = TestDirectories.FreePort();
+        await StartAsync();
+    }
+
+    public async Task StartAsync()
+    {
+        var binary = Binaries.Require("redis-server", "redis-server");
+        _process = ManagedProcess.Start(binary,
+            ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
+             "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning"],
+            Path.Combine(_directory, "redis.log"));
+        try
+        {
+            await Eventually.Until(PingAsync, "redis-server to answer PING", TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException exception)
+        {
+            throw new InvalidOperationException($"redis-server did not start:\n{_process.TailOfLog()}", exception);
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.StopAsync(ManagedProcess.SigTerm);
+            await _process.DisposeAsync();
+            _process = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        PostgresServer.TryDelete(_directory);
+    }
+
+    private async Task<bool> PingAsync()
+    {
+        if (_process is { HasExited: true })
+        {
+            throw new TimeoutException("redis-server exited");
+        }
+
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray());
+            var buffer = new byte[16];
+            var read = await stream.ReadAsync(buffer);
+            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

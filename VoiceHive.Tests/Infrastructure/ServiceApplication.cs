@@ -1,0 +1,97 @@
+extern alias orchestrator;
+extern alias worker;
+
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace VoiceHive.Tests.Infrastructure;
+
+/// <summary>
+/// A VoiceHive service in the test process, pointed at real servers through the same settings the
+/// AppHost injects (<c>ConnectionStrings:*</c>, <c>OTEL_*</c>, …). With <see cref="UseRealPort"/> it
+/// listens on a loopback port so that another process (Prometheus) can reach it.
+/// </summary>
+public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProgram>
+    where TProgram : class
+{
+    private readonly Dictionary<string, string?> _settings;
+    private bool _realPort;
+
+    protected ServiceApplication(IReadOnlyDictionary<string, string?> settings)
+    {
+        _settings = new Dictionary<string, string?>(settings)
+        {
+            // Keep test runs quick to fail when a dependency is absent at start-up.
+            ["Database:MigrationTimeout"] = settings.GetValueOrDefault("Database:MigrationTimeout") ?? "00:00:20",
+        };
+    }
+
+    /// <summary>Serve on a real loopback port (call before the first request).</summary>
+    public void UseRealPort()
+    {
+        _realPort = true;
+        UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
+    }
+
+    /// <summary>The loopback address the service listens on (with <see cref="UseRealPort"/>).</summary>
+    public Uri Address
+    {
+        get
+        {
+            if (!_realPort)
+            {
+                throw new InvalidOperationException("Call UseRealPort() first.");
+            }
+
+            StartServer();
+            var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+            return new Uri(addresses.First());
+        }
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        // UseSetting reaches WebApplication.CreateBuilder's configuration before Program reads it.
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.UseEnvironment(_settings.GetValueOrDefault("ASPNETCORE_ENVIRONMENT") ?? "Development");
+    }
+}
+
+public sealed class OrchestratorApplication(IReadOnlyDictionary<string, string?> settings)
+    : ServiceApplication<orchestrator::Program>(settings)
+{
+    public static OrchestratorApplication For(string databaseConnectionString, string redisConnectionString,
+        IReadOnlyDictionary<string, string?>? extra = null) =>
+        new(Settings(databaseConnectionString, redisConnectionString, extra));
+
+    internal static Dictionary<string, string?> Settings(string databaseConnectionString, string redisConnectionString,
+        IReadOnlyDictionary<string, string?>? extra)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:voicehivedb"] = databaseConnectionString,
+            ["ConnectionStrings:redis"] = redisConnectionString,
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+}
+
+public sealed class WorkerApplication(IReadOnlyDictionary<string, string?> settings)
+    : ServiceApplication<worker::Program>(settings)
+{
+    public static WorkerApplication For(string databaseConnectionString, string redisConnectionString,
+        IReadOnlyDictionary<string, string?>? extra = null) =>
+        new(OrchestratorApplication.Settings(databaseConnectionString, redisConnectionString, extra));
+}
