@@ -103,29 +103,28 @@ public static class Extensions
                 .AddAttributes([new("deployment.environment.name", environment)])
                 .AddEnvironmentVariableDetector());
 
-        telemetry.WithLogging(
-            logging =>
-            {
-                if (settings.Otlp is { } otlp)
-                {
-                    logging.AddOtlpExporter(exporter => Configure(exporter, otlp, "logs"));
-                }
-            },
-            options =>
-            {
-                options.IncludeScopes = true;
-                options.IncludeFormattedMessage = true;
-            });
+        builder.Logging.AddOpenTelemetry(options =>
+        {
+            options.IncludeScopes = true;
+            options.IncludeFormattedMessage = true;
+        });
+        if (settings.Otlp is { } logDestination)
+        {
+            builder.Services.ConfigureOpenTelemetryLoggerProvider(logging =>
+                logging.AddOtlpExporter(exporter => Configure(exporter, logDestination, "logs")));
+        }
 
         if (settings.MetricsEnabled)
         {
             builder.Services.AddSingleton<PrometheusScraper>();
             builder.Services.AddSingleton<ProcessMetrics>();
+            var scope = new HostMeterScope();
             telemetry.WithMetrics(metrics =>
             {
                 metrics.AddMeter(PlatformMeters);
                 metrics.AddMeter(ProcessMetrics.MeterName);
-                metrics.AddReader(sp => sp.GetRequiredService<PrometheusScraper>().Reader);
+                metrics.AddReader(sp => scope.Bind(sp, sp.GetRequiredService<PrometheusScraper>().Reader));
+                metrics.AddView(scope.Filter);
                 if (settings.Otlp is { } otlp)
                 {
                     metrics.AddOtlpExporter(exporter => Configure(exporter, otlp, "metrics"));

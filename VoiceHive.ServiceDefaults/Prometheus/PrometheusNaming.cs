@@ -6,7 +6,10 @@ namespace VoiceHive.ServiceDefaults.Prometheus;
 /// Turns OpenTelemetry instrument names, units and tag keys into Prometheus names, following
 /// the rules of OpenTelemetry's Prometheus exporter: invalid characters become underscores, the
 /// unit becomes a suffix (<c>s</c> → <c>_seconds</c>, <c>By</c> → <c>_bytes</c>, annotations such
-/// as <c>{call}</c> dropped), and counters carry <c>_total</c>.
+/// as <c>{call}</c> dropped), and counters carry <c>_total</c>. One addition keeps the output clean
+/// for <c>promtool check metrics</c>: a gauge whose name ends in a suffix Prometheus reserves for
+/// histograms (<c>dotnet.assembly.count</c>) gets <c>_current</c> appended
+/// (<c>dotnet_assembly_count_current</c>).
 /// </summary>
 internal static class PrometheusNaming
 {
@@ -65,6 +68,12 @@ internal static class PrometheusNaming
         if (unitSuffix.Length > 0 && !name.EndsWith("_" + unitSuffix, StringComparison.Ordinal))
         {
             name = name + "_" + unitSuffix;
+        }
+
+        if (type == PrometheusType.Gauge && (name.EndsWith("_count", StringComparison.Ordinal)
+            || name.EndsWith("_sum", StringComparison.Ordinal) || name.EndsWith("_bucket", StringComparison.Ordinal)))
+        {
+            name += "_current";
         }
 
         return name;

@@ -33,30 +33,42 @@ internal sealed partial class TelemetryProvidersLifetime(IServiceProvider servic
     : IHostedService
 {
     private const int FlushTimeoutMilliseconds = 5_000;
+    private TracerProvider? _tracerProvider;
+    private MeterProvider? _meterProvider;
+    private LoggerProvider? _loggerProvider;
+    private int _stopped;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // Resolving the providers is what starts listening to meters and activity sources.
-        services.GetService<MeterProvider>();
+        _meterProvider = services.GetService<MeterProvider>();
+        _tracerProvider = services.GetService<TracerProvider>();
+        _loggerProvider = services.GetService<LoggerProvider>();
         services.GetService<ProcessMetrics>();
-        services.GetService<TracerProvider>();
-        services.GetService<LoggerProvider>();
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        var tracesFlushed = services.GetService<TracerProvider>()?.ForceFlush(FlushTimeoutMilliseconds) ?? true;
-        var metricsFlushed = services.GetService<MeterProvider>()?.ForceFlush(FlushTimeoutMilliseconds) ?? true;
-        if (!tracesFlushed || !metricsFlushed)
+        // A host can be stopped twice (WebApplicationFactory stops it after Program's own Run has):
+        // flush once, with the references taken at start, never through a disposed container.
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
         {
-            LogFlushIncomplete(logger, tracesFlushed, metricsFlushed);
+            return Task.CompletedTask;
+        }
+
+        var tracesFlushed = _tracerProvider?.ForceFlush(FlushTimeoutMilliseconds) ?? true;
+        var metricsFlushed = _meterProvider?.ForceFlush(FlushTimeoutMilliseconds) ?? true;
+        var logsFlushed = _loggerProvider?.ForceFlush(FlushTimeoutMilliseconds) ?? true;
+        if (!tracesFlushed || !metricsFlushed || !logsFlushed)
+        {
+            LogFlushIncomplete(logger, tracesFlushed, metricsFlushed, logsFlushed);
         }
 
         return Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
-        Message = "Telemetry was not fully flushed at shutdown (traces flushed: {TracesFlushed}, metrics flushed: {MetricsFlushed})")]
-    private static partial void LogFlushIncomplete(ILogger logger, bool tracesFlushed, bool metricsFlushed);
+        Message = "Telemetry was not fully flushed at shutdown (traces: {TracesFlushed}, metrics: {MetricsFlushed}, logs: {LogsFlushed})")]
+    private static partial void LogFlushIncomplete(ILogger logger, bool tracesFlushed, bool metricsFlushed, bool logsFlushed);
 }

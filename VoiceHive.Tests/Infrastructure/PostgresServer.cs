@@ -12,6 +12,7 @@ public sealed class PostgresServer : IAsyncLifetime
 {
     private const string OsUser = "postgres";
     private ManagedProcess? _process;
+    private NpgsqlDataSource? _admin;
     private string _directory = "";
 
     public int Port { get; private set; }
@@ -59,6 +60,8 @@ public sealed class PostgresServer : IAsyncLifetime
             {
                 // Another process took the port between asking and binding; try another.
                 await _process.DisposeAsync();
+                await (_admin?.DisposeAsync() ?? ValueTask.CompletedTask);
+                _admin = null;
             }
             catch (TimeoutException exception)
             {
@@ -71,15 +74,22 @@ public sealed class PostgresServer : IAsyncLifetime
     public async Task<string> CreateDatabaseAsync(string prefix = "voicehive")
     {
         var name = $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 13)];
-        await using var connection = new NpgsqlConnection(AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"""CREATE DATABASE "{name}" """, connection);
+        await using var command = Admin.CreateCommand($"""CREATE DATABASE "{name}" """);
         await command.ExecuteNonQueryAsync();
         return $"Host=127.0.0.1;Port={Port};Username=postgres;Database={name};Timeout=5;Command Timeout=30";
     }
 
+    // Named, so that the harness's own pool does not put a connection string into the (process-wide)
+    // Npgsql metrics that the services under test expose.
+    private NpgsqlDataSource Admin => _admin ??= new NpgsqlDataSourceBuilder(AdminConnectionString) { Name = "test-harness" }.Build();
+
     public async ValueTask DisposeAsync()
     {
+        if (_admin is not null)
+        {
+            await _admin.DisposeAsync();
+        }
+
         if (_process is not null)
         {
             // SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to disconnect.
@@ -118,8 +128,7 @@ public sealed class PostgresServer : IAsyncLifetime
 
         try
         {
-            await using var connection = new NpgsqlConnection(AdminConnectionString);
-            await connection.OpenAsync();
+            await using var connection = await Admin.OpenConnectionAsync();
             return true;
         }
         catch (NpgsqlException)

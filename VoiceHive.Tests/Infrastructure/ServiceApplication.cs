@@ -14,7 +14,19 @@ namespace VoiceHive.Tests.Infrastructure;
 /// AppHost injects (<c>ConnectionStrings:*</c>, <c>OTEL_*</c>, …). With <see cref="UseRealPort"/> it
 /// listens on a loopback port so that another process (Prometheus) can reach it.
 /// </summary>
-public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProgram>
+/// <summary>Either service's factory, for tests that run against both.</summary>
+public interface IServiceApplication : IAsyncDisposable
+{
+    IServiceProvider Services { get; }
+
+    Uri Address { get; }
+
+    HttpClient CreateClient();
+
+    void UseRealPort();
+}
+
+public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProgram>, IServiceApplication
     where TProgram : class
 {
     private readonly Dictionary<string, string?> _settings;

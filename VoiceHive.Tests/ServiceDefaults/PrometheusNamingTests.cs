@@ -22,6 +22,11 @@ public sealed class PrometheusNamingTests
     [InlineData("weird-name..with spaces", "s", "Gauge", "weird_name_with_spaces_seconds")]
     [InlineData("9lives", null, "Gauge", "_9lives")]
     [InlineData("size_bytes", "By", "Gauge", "size_bytes")]
+    [InlineData("dotnet.assembly.count", "{assembly}", "Gauge", "dotnet_assembly_count_current")]
+    [InlineData("db.client.connection.count", "{connection}", "Gauge", "db_client_connection_count_current")]
+    [InlineData("queue.bucket", null, "Gauge", "queue_bucket_current")]
+    [InlineData("dotnet.gc.collections.count", null, "Counter", "dotnet_gc_collections_count")]
+    [InlineData("request.size.sum", "By", "Gauge", "request_size_sum_bytes")]
     public void FamilyNamesFollowTheOpenTelemetryPrometheusExporter(string instrument, string? unit, string type, string expected)
     {
         Assert.Equal(expected, PrometheusNaming.FamilyName(instrument, unit, Enum.Parse<PrometheusType>(type)));

@@ -1,0 +1,127 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Polly.CircuitBreaker;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.Tests.ServiceDefaults;
+
+/// <summary>The default HttpClient pipeline against a scripted loopback server.</summary>
+public sealed class ResilienceHandlerTests : IAsyncLifetime
+{
+    private ProgrammableHttpServer _server = null!;
+
+    public async ValueTask InitializeAsync() => _server = await ProgrammableHttpServer.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task TransientFailuresAreRetriedUntilSuccess()
+    {
+        _server.ThenStatus(503).ThenStatus(502);
+        using var services = Services();
+
+        using var response = await Client(services).GetAsync("http://pms/rooms", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3, _server.Requests.Count);
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(404)]
+    [InlineData(422)]
+    public async Task NonTransientFailuresAreNotRetried(int status)
+    {
+        _server.ThenStatus(status);
+        using var services = Services();
+
+        using var response = await Client(services).GetAsync("http://pms/rooms", TestContext.Current.CancellationToken);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Single(_server.Requests);
+    }
+
+    [Fact]
+    public async Task RetriedRequestsResendTheSameBody()
+    {
+        _server.ThenStatus(500);
+        using var services = Services();
+
+        using var response = await Client(services).PostAsync("http://pms/bookings", new StringContent("""{"room":"101"}"""),
+            TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(["""{"room":"101"}""", """{"room":"101"}"""], _server.Requests.Select(r => r.Body));
+    }
+
+    [Fact]
+    public async Task AnAttemptThatHangsIsAbandonedAndRetried()
+    {
+        _server.Then(async context => await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted));
+        using var services = Services();
+
+        using var response = await Client(services).GetAsync("http://pms/rooms", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task RepeatedFailuresOpenTheCircuitSoRequestsStopReachingTheServer()
+    {
+        _server.Fallback = context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            return Task.CompletedTask;
+        };
+        using var services = Services(new() { ["HttpResilience:MaxRetryAttempts"] = "0" });
+        var client = Client(services);
+
+        var outcomes = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            try
+            {
+                using var response = await client.GetAsync("http://pms/rooms", TestContext.Current.CancellationToken);
+                outcomes.Add(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            catch (BrokenCircuitException)
+            {
+                outcomes.Add("open");
+            }
+        }
+
+        Assert.Contains("open", outcomes);
+        Assert.True(_server.Requests.Count < 10, $"requests reached the server while the circuit was open: {string.Join(",", outcomes)}");
+    }
+
+    private ServiceProvider Services(Dictionary<string, string?>? overrides = null)
+    {
+        var values = new Dictionary<string, string?>
+        {
+            ["services:pms:http:0"] = _server.Address.ToString(),
+            ["HttpResilience:RetryBaseDelay"] = "00:00:00.010",
+            ["HttpResilience:AttemptTimeout"] = "00:00:00.500",
+            ["HttpResilience:TotalTimeout"] = "00:00:20",
+            ["HttpResilience:BreakerMinimumThroughput"] = "3",
+            ["HttpResilience:BreakerFailureRatio"] = "0.5",
+            ["HttpResilience:BreakerBreakDuration"] = "00:00:30",
+        };
+        foreach (var (key, value) in overrides ?? [])
+        {
+            values[key] = value;
+        }
+
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+        services.AddHttpClient("pms").AddDefaultResilienceHandler().AddConfigurationServiceDiscovery();
+        return services.BuildServiceProvider();
+    }
+
+    private static HttpClient Client(ServiceProvider services) =>
+        services.GetRequiredService<IHttpClientFactory>().CreateClient("pms");
+}

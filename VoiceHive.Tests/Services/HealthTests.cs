@@ -1,0 +1,77 @@
+using System.Net;
+using System.Text.Json;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.Tests.Services;
+
+public sealed class HealthTests(SharedServers servers)
+{
+    [Fact]
+    public async Task HealthReportsEveryCheckAsJson()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString);
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync("/health", cancellationToken);
+        var report = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken)).RootElement;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", report.GetProperty("status").GetString());
+        var checks = report.GetProperty("checks");
+        foreach (var name in (string[])["self", "memory", "postgres", "redis"])
+        {
+            var check = checks.GetProperty(name);
+            Assert.Equal("Healthy", check.GetProperty("status").GetString());
+            Assert.True(check.GetProperty("durationMs").GetDouble() >= 0);
+            Assert.False(string.IsNullOrWhiteSpace(check.GetProperty("description").GetString()));
+        }
+    }
+
+    [Fact]
+    public async Task StoppedRedisMakesHealthUnavailableNamingRedisWhileAliveStaysUp()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var redis = new RedisServer();
+        await redis.InitializeAsync();
+        await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), redis.ConnectionString);
+        using var client = app.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health", cancellationToken)).StatusCode);
+
+        await redis.StopAsync();
+
+        using var health = await Eventually.Until(
+            () => client.GetAsync("/health", cancellationToken),
+            response => response.StatusCode == HttpStatusCode.ServiceUnavailable,
+            "/health to report the outage", cancellationToken: cancellationToken);
+        var report = JsonDocument.Parse(await health.Content.ReadAsStringAsync(cancellationToken)).RootElement;
+        Assert.Equal("Unhealthy", report.GetProperty("status").GetString());
+        Assert.Equal("Unhealthy", report.GetProperty("checks").GetProperty("redis").GetProperty("status").GetString());
+        Assert.Equal("Healthy", report.GetProperty("checks").GetProperty("postgres").GetProperty("status").GetString());
+        Assert.True(health.Headers.Contains("Retry-After"));
+        using var alive = await client.GetAsync("/alive", cancellationToken);
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        Assert.DoesNotContain("redis", await alive.Content.ReadAsStringAsync(cancellationToken), StringComparison.Ordinal);
+
+        await redis.StartAsync();
+
+        await Eventually.Until(
+            async () => (await client.GetAsync("/health", cancellationToken)).StatusCode == HttpStatusCode.OK,
+            "/health to recover once Redis is back", cancellationToken: cancellationToken);
+    }
+
+    [Fact]
+    public async Task WorkerHealthCoversPostgresAndRedis()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var app = WorkerApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString);
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync("/health", cancellationToken);
+        var checks = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("checks");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", checks.GetProperty("postgres").GetProperty("status").GetString());
+        Assert.Equal("Healthy", checks.GetProperty("redis").GetProperty("status").GetString());
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.Tests.Services;
+
+/// <summary>
+/// OTLP export happens exactly when it is configured: traces, metrics and logs to
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, traces also to <c>OTLP_ENDPOINT</c>; nothing otherwise.
+/// </summary>
+public sealed class OtlpExportTests(SharedServers servers)
+{
+    private const string TraceServicePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+    [Fact]
+    public async Task ConfiguredEndpointsReceiveEverySignalAndProbesAreNotTraced()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync();
+        var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
+            new Dictionary<string, string?>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.HttpEndpoint.ToString(),
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString(),
+                ["OTEL_SERVICE_NAME"] = "orchestrator-under-test",
+            });
+        using (var client = app.CreateClient())
+        {
+            await client.GetAsync("/health", cancellationToken);
+            await client.GetAsync("/metrics", cancellationToken);
+            await client.GetAsync("/traced-but-not-found", cancellationToken);
+        }
+
+        // Stopping the host flushes every provider.
+        await app.DisposeAsync();
+
+        var traces = receiver.ReceivedOn("/v1/traces");
+        var allTraceBytes = traces.SelectMany(t => t.Body).ToArray();
+        Assert.True(traces.Count > 0, "received: " + string.Join(", ", receiver.Received.Select(r => r.Path)));
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/metrics"));
+        Assert.True(receiver.ReceivedOn("/v1/logs").Count > 0, "received: " + string.Join(", ", receiver.Received.Select(r => r.Path)));
+        Assert.NotEmpty(receiver.ReceivedOn(TraceServicePath));
+        Assert.True(Contains(allTraceBytes, "/traced-but-not-found"), "the request span was exported");
+        Assert.True(Contains(allTraceBytes, "orchestrator-under-test"), "the resource names the service");
+        Assert.False(Contains(allTraceBytes, "/health"), "health probes are not traced");
+        Assert.False(Contains(allTraceBytes, "/metrics"), "scrapes are not traced");
+    }
+
+    [Fact]
+    public async Task NothingIsExportedWhenNoEndpointIsConfigured()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        // A receiver where an unconfigured OTLP/HTTP exporter would send by default (localhost:4318).
+        await using var receiver = await FakeOtlpReceiver.StartAsync(httpPort: 4318);
+        var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
+            new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf" });
+        using (var client = app.CreateClient())
+        {
+            await client.GetAsync("/traced-but-not-found", cancellationToken);
+        }
+
+        await app.DisposeAsync();
+
+        Assert.Empty(receiver.Received);
+    }
+
+    private static bool Contains(byte[] haystack, string needle) =>
+        haystack.AsSpan().IndexOf(Encoding.UTF8.GetBytes(needle)) >= 0;
+}

@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Http.Headers;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.Tests.Services;
+
+/// <summary>What the two scrape endpoints of each service serve, checked by promtool.</summary>
+public sealed class ScrapeEndpointTests(SharedServers servers)
+{
+    [Theory]
+    [InlineData("orchestrator")]
+    [InlineData("worker")]
+    public async Task BothScrapeEndpointsPassPromtoolCheckMetrics(string service)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var app = await StartAsync(service);
+        using var client = app.CreateClient();
+        // Traffic first, so that the HTTP server metrics have series.
+        for (var i = 0; i < 3; i++)
+        {
+            await client.GetAsync("/health", cancellationToken);
+            await client.GetAsync("/no-such-route", cancellationToken);
+        }
+
+        var platform = await client.GetStringAsync("/metrics", cancellationToken);
+        var business = await client.GetStringAsync("/monitoring/metrics", cancellationToken);
+
+        var platformCheck = await Promtool.RunAsync(["check", "metrics"], platform);
+        var businessCheck = await Promtool.RunAsync(["check", "metrics"], business);
+        Assert.True(platformCheck.ExitCode == 0, $"promtool check metrics on /metrics:\n{platformCheck.Output}");
+        Assert.True(businessCheck.ExitCode == 0, $"promtool check metrics on /monitoring/metrics:\n{businessCheck.Output}");
+        Assert.Contains("http_server_request_duration_seconds_bucket{", platform, StringComparison.Ordinal);
+        Assert.Contains("dotnet_gc_collections_total", platform, StringComparison.Ordinal);
+        Assert.Contains("# TYPE voicehive_memory_usage_bytes gauge", business, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EndpointsSplitTheMetersSoNoSeriesAppearsTwice()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var app = await StartAsync("orchestrator");
+        using var client = app.CreateClient();
+        await client.GetAsync("/no-such-route", cancellationToken);
+
+        var platform = await client.GetStringAsync("/metrics", cancellationToken);
+        var business = await client.GetStringAsync("/monitoring/metrics", cancellationToken);
+
+        var platformNames = SampleNames(platform);
+        var businessNames = SampleNames(business);
+        Assert.Contains("http_server_request_duration_seconds_bucket", platformNames);
+        Assert.Contains("voicehive_memory_usage_bytes", businessNames);
+        Assert.DoesNotContain(platformNames, name => name.StartsWith("voicehive_", StringComparison.Ordinal));
+        Assert.All(businessNames, name => Assert.StartsWith("voicehive_", name, StringComparison.Ordinal));
+        Assert.Empty(platformNames.Intersect(businessNames));
+    }
+
+    [Theory]
+    [InlineData(null, "text/plain; version=0.0.4; charset=utf-8", false)]
+    [InlineData("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5", "application/openmetrics-text; version=1.0.0; charset=utf-8", true)]
+    public async Task AcceptHeaderSelectsTheFormat(string? accept, string contentType, bool endsWithEof)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var app = await StartAsync("orchestrator");
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/monitoring/metrics");
+        if (accept is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+        }
+
+        using var response = await client.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(MediaTypeHeaderValue.Parse(contentType), response.Content.Headers.ContentType);
+        Assert.Equal(endsWithEof, body.EndsWith("# EOF\n", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task MetricsDisabledServesAnEmptyExposition()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var app = await StartAsync("orchestrator", new Dictionary<string, string?> { ["METRICS_ENABLED"] = "false" });
+        using var client = app.CreateClient();
+        await client.GetAsync("/health", cancellationToken);
+
+        var platform = await client.GetAsync("/metrics", cancellationToken);
+        var business = await client.GetAsync("/monitoring/metrics", cancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, platform.StatusCode);
+        Assert.Equal("", await platform.Content.ReadAsStringAsync(cancellationToken));
+        Assert.Equal("", await business.Content.ReadAsStringAsync(cancellationToken));
+    }
+
+    [Fact]
+    public async Task NoLabelCarriesConnectionDetails()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var databaseName = new Npgsql.NpgsqlConnectionStringBuilder(database).Database!;
+        await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString);
+        using var client = app.CreateClient();
+        await client.GetAsync("/health", cancellationToken);
+
+        var platform = await client.GetStringAsync("/metrics", cancellationToken);
+
+        // The meters are process-wide, so other tests' pools may show up here; this service's pool
+        // must be named after its connection, and its connection string must appear nowhere.
+        Assert.Contains("db_client_connection_count_current{db_client_connection_pool_name=\"voicehivedb\"", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain(databaseName, platform, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HostsInOneProcessKeepTheirOwnSeries()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var first = await StartAsync("orchestrator");
+        await using var second = await StartAsync("orchestrator");
+        using var firstClient = first.CreateClient();
+        using var secondClient = second.CreateClient();
+
+        for (var i = 0; i < 3; i++)
+        {
+            await firstClient.GetAsync("/counted", cancellationToken);
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await secondClient.GetAsync("/counted", cancellationToken);
+        }
+
+        Assert.Equal(3, NotFoundCount(await firstClient.GetStringAsync("/metrics", cancellationToken)));
+        Assert.Equal(5, NotFoundCount(await secondClient.GetStringAsync("/metrics", cancellationToken)));
+    }
+
+    private static long NotFoundCount(string exposition) => exposition.Split('\n')
+        .Where(line => line.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)
+            && line.Contains("http_response_status_code=\"404\"", StringComparison.Ordinal))
+        .Sum(line => long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
+    private static HashSet<string> SampleNames(string exposition) =>
+        exposition.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(line => !line.StartsWith('#'))
+            .Select(line => line[..line.IndexOfAny(['{', ' '])])
+            .ToHashSet(StringComparer.Ordinal);
+
+    private async Task<IServiceApplication> StartAsync(string service, IReadOnlyDictionary<string, string?>? extra = null)
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        return service == "worker"
+            ? WorkerApplication.For(database, servers.Redis.ConnectionString, extra)
+            : OrchestratorApplication.For(database, servers.Redis.ConnectionString, extra);
+    }
+}

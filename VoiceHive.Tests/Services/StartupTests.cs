@@ -1,0 +1,104 @@
+extern alias orchestrator;
+extern alias worker;
+
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.Tests.Services;
+
+public sealed class StartupTests(SharedServers servers)
+{
+    [Theory]
+    [InlineData("orchestrator", "voicehivedb")]
+    [InlineData("orchestrator", "redis")]
+    [InlineData("worker", "voicehivedb")]
+    [InlineData("worker", "redis")]
+    public async Task MissingConnectionStringFailsStartupNamingTheSetting(string service, string missing)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:voicehivedb"] = "Host=127.0.0.1;Port=1;Username=x;Database=x",
+            ["ConnectionStrings:redis"] = "127.0.0.1:1",
+        };
+        settings.Remove($"ConnectionStrings:{missing}");
+        await using IServiceApplication app = service == "worker" ? new WorkerApplication(settings) : new OrchestratorApplication(settings);
+
+        var exception = Record.Exception(() => app.CreateClient());
+
+        Assert.NotNull(exception);
+        var messages = string.Join(" | ", Flatten(exception).Select(e => e.Message));
+        Assert.Contains($"ConnectionStrings:{missing}", messages, StringComparison.Ordinal);
+        Assert.Contains($"ConnectionStrings__{missing}", messages, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReplicasStartingTogetherApplyEachMigrationOnce()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        IServiceApplication[] replicas =
+        [
+            OrchestratorApplication.For(database, servers.Redis.ConnectionString),
+            OrchestratorApplication.For(database, servers.Redis.ConnectionString),
+            WorkerApplication.For(database, servers.Redis.ConnectionString),
+            WorkerApplication.For(database, servers.Redis.ConnectionString),
+        ];
+        try
+        {
+            await Task.WhenAll(replicas.Select(replica => Task.Run(() => replica.CreateClient().Dispose(), cancellationToken)));
+
+            await using var connection = new NpgsqlConnection(database);
+            await connection.OpenAsync(cancellationToken);
+            Assert.Equal(1L, await ScalarAsync(connection, """SELECT count(*) FROM "__orchestrator_migrations" """));
+            Assert.Equal(1L, await ScalarAsync(connection, """SELECT count(*) FROM "__worker_migrations" """));
+            Assert.Equal(0L, await ScalarAsync(connection, "SELECT count(*) FROM hotels"));
+            Assert.Equal(0L, await ScalarAsync(connection, "SELECT count(*) FROM processed_events"));
+        }
+        finally
+        {
+            foreach (var replica in replicas)
+            {
+                await replica.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task HandWrittenMigrationsMatchTheModel()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString);
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+
+        using var orchestratorScope = orchestrator.Services.CreateScope();
+        using var workerScope = worker.Services.CreateScope();
+
+        Assert.False(orchestratorScope.ServiceProvider.GetRequiredService<orchestrator::VoiceHive.Orchestrator.Infrastructure.OrchestratorDbContext>()
+            .Database.HasPendingModelChanges());
+        Assert.False(workerScope.ServiceProvider.GetRequiredService<worker::VoiceHive.Worker.Infrastructure.WorkerDbContext>()
+            .Database.HasPendingModelChanges());
+    }
+
+    private static async Task<long> ScalarAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static IEnumerable<Exception> Flatten(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            yield return current;
+            if (current is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Flatten))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+}
