@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The README's run command: installs what is missing, builds, and starts the whole system.
+#   Aspire mode when the Aspire packages restore and a container runtime answers;
+#   local-process mode otherwise (PostgreSQL and Redis from Debian packages on loopback ports).
+# Prints every URL, runs until Ctrl-C, then stops everything it started.
+#
+#   eng/run.sh             run until Ctrl-C
+#   eng/run.sh --local     force local-process mode
+#   eng/run.sh --smoke     local mode on free ports: start, check health and the scrape endpoints, stop
+#
+# Local mode settings (environment): VOICEHIVE_RUN_DIR (state, default /var/tmp/voicehive-run),
+# ORCHESTRATOR_PORT (8000), WORKER_PORT (8001), POSTGRES_PORT (55432), REDIS_PORT (56379).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+mode=auto
+case "${1:-}" in
+  --local) mode=local ;;
+  --smoke) mode=smoke ;;
+  "") ;;
+  *) die "unknown option '$1' (use --local or --smoke)" ;;
+esac
+
+eng/deps.sh
+
+if [ "$mode" = auto ]; then
+  if ! aspire_restores; then
+    say "local-process mode: the Aspire packages do not restore from this NuGet feed"
+    mode=local
+  elif ! runtime=$(container_runtime); then
+    say "local-process mode: no container runtime answers (docker or podman), which Aspire needs for Redis and PostgreSQL"
+    mode=local
+  else
+    say "Aspire mode ($runtime): the AppHost starts everything; its dashboard URL follows"
+    exec dotnet run --project VoiceHive.AppHost
+  fi
+fi
+
+if [ "$mode" = smoke ]; then
+  RUN_DIR=$(mktemp -d /tmp/voicehive-smoke.XXXXXX)
+  ORCHESTRATOR_PORT=$(free_port); WORKER_PORT=$(free_port); POSTGRES_PORT=$(free_port); REDIS_PORT=$(free_port)
+else
+  RUN_DIR=${VOICEHIVE_RUN_DIR:-/var/tmp/voicehive-run}
+  ORCHESTRATOR_PORT=${ORCHESTRATOR_PORT:-8000}; WORKER_PORT=${WORKER_PORT:-8001}
+  POSTGRES_PORT=${POSTGRES_PORT:-55432}; REDIS_PORT=${REDIS_PORT:-56379}
+  for port in "$ORCHESTRATOR_PORT" "$WORKER_PORT" "$POSTGRES_PORT" "$REDIS_PORT"; do
+    port_in_use "$port" && die "port $port is in use: stop what holds it, or choose other ports (see the top of eng/run.sh)"
+  done
+fi
+mkdir -p "$RUN_DIR/logs"
+chmod 755 "$RUN_DIR"
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  say "stopping"
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    # PostgreSQL's fast shutdown is SIGINT; the others stop on SIGTERM.
+    kill -"${signals[$i]}" "${pids[$i]}" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  [ "$mode" = smoke ] && rm -rf "$RUN_DIR"
+  return 0
+}
+signals=()
+trap 'stop_all; exit 130' INT TERM
+trap stop_all EXIT
+
+started() { pids+=("$1"); signals+=("$2"); }
+
+say "building (Release)"
+dotnet build VoiceHive.Services.slnf -c Release -nologo -clp:ErrorsOnly >"$RUN_DIR/logs/build.log" 2>&1 || { cat "$RUN_DIR/logs/build.log"; die "build failed"; }
+
+# PostgreSQL: a cluster of our own in the run directory (kept between runs), owned by the postgres user under root.
+pgbin=$(postgres_bin)
+if [ ! -f "$RUN_DIR/postgres/PG_VERSION" ]; then
+  mkdir -p "$RUN_DIR/postgres" "$RUN_DIR/postgres-socket"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$RUN_DIR/postgres" "$RUN_DIR/postgres-socket"
+  "${AS_POSTGRES[@]}" "$pgbin/initdb" -D "$RUN_DIR/postgres" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$RUN_DIR/logs/initdb.log" 2>&1 \
+    || { cat "$RUN_DIR/logs/initdb.log"; die "initdb failed"; }
+fi
+"${AS_POSTGRES[@]}" "$pgbin/postgres" -D "$RUN_DIR/postgres" -p "$POSTGRES_PORT" -k "$RUN_DIR/postgres-socket" \
+  -c listen_addresses=127.0.0.1 >"$RUN_DIR/logs/postgres.log" 2>&1 &
+started $! INT
+for _ in $(seq 1 120); do "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" && break; sleep 0.25; done
+"$pgbin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" || { tail -n 20 "$RUN_DIR/logs/postgres.log"; die "PostgreSQL did not start"; }
+"$pgbin/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'voicehivedb'" | grep -q 1 \
+  || "$pgbin/psql" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -c "CREATE DATABASE voicehivedb"
+
+mkdir -p "$RUN_DIR/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" --appendonly yes --daemonize no \
+  >"$RUN_DIR/logs/redis.log" 2>&1 &
+started $! TERM
+
+# The environment contract the AppHost would inject.
+export ConnectionStrings__voicehivedb="Host=127.0.0.1;Port=$POSTGRES_PORT;Username=postgres;Database=voicehivedb"
+export ConnectionStrings__redis="127.0.0.1:$REDIS_PORT"
+export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
+export services__orchestrator__http__0="http://127.0.0.1:$ORCHESTRATOR_PORT"
+
+start_service() {
+  local name=$1 project=$2 port=$3
+  OTEL_SERVICE_NAME=$name ASPNETCORE_URLS="http://127.0.0.1:$port" \
+    dotnet "$project/bin/Release/net10.0/$project.dll" >"$RUN_DIR/logs/$name.log" 2>&1 &
+  started $! TERM
+}
+start_service orchestrator VoiceHive.Orchestrator "$ORCHESTRATOR_PORT"
+start_service worker VoiceHive.Worker "$WORKER_PORT"
+
+for service in "orchestrator:$ORCHESTRATOR_PORT" "worker:$WORKER_PORT"; do
+  name=${service%%:*} port=${service##*:}
+  wait_http_ok "http://127.0.0.1:$port/health" 90 || { tail -n 30 "$RUN_DIR/logs/$name.log"; curl -s "http://127.0.0.1:$port/health"; echo; die "$name is not healthy"; }
+done
+
+if [ "$mode" = smoke ]; then
+  for port in "$ORCHESTRATOR_PORT" "$WORKER_PORT"; do
+    for path in /metrics /monitoring/metrics; do
+      curl -sf "http://127.0.0.1:$port$path" | promtool check metrics || die "promtool check metrics failed for :$port$path"
+    done
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/alive")" = 200 ] || die "/alive is not 200 on :$port"
+  done
+  say "smoke check passed: both services healthy, scrape endpoints pass promtool"
+  exit 0
+fi
+
+cat <<INFO
+
+VoiceHive is running in local-process mode (Grafana and Jaeger have no Debian package; they run in Aspire mode).
+
+  orchestrator   http://127.0.0.1:$ORCHESTRATOR_PORT   health /health  liveness /alive  metrics /metrics, /monitoring/metrics
+  worker         http://127.0.0.1:$WORKER_PORT   health /health  liveness /alive  metrics /metrics, /monitoring/metrics
+  postgresql     $ConnectionStrings__voicehivedb
+  redis          $ConnectionStrings__redis
+  logs           $RUN_DIR/logs
+
+Ctrl-C stops everything.
+INFO
+wait -n "${pids[@]}" || true
+warn "a process exited; see $RUN_DIR/logs"

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds, runs every test and check, and ends
+# with one line "N passed, N failed, N skipped" for the whole run. Exits non-zero on any failure.
+#
+#   eng/test.sh                 everything
+#   eng/test.sh -class 'X'      only some xunit tests (any xunit v3 runner option is passed through)
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+passed=0 failed=0 skipped=0
+failures=()
+
+# A check outside xunit: counted as one test.
+check() {
+  local name=$1; shift
+  if "$@" >"$RESULTS/check.log" 2>&1; then
+    passed=$((passed + 1)); printf '  \033[32mpass\033[0m %s\n' "$name"
+  else
+    failed=$((failed + 1)); failures+=("$name"); printf '  \033[31mFAIL\033[0m %s\n' "$name"; sed 's/^/       /' "$RESULTS/check.log" | tail -n 40
+  fi
+}
+
+summary() {
+  echo
+  [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+  echo "$passed passed, $failed failed, $skipped skipped"
+}
+
+eng/deps.sh || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+
+# Servers the tests start live under one directory, removed (with anything still running from it) at exit.
+export VOICEHIVE_TEST_ROOT
+VOICEHIVE_TEST_ROOT=$(mktemp -d /tmp/voicehive-tests.XXXXXX)
+chmod 755 "$VOICEHIVE_TEST_ROOT"
+RESULTS="$VOICEHIVE_TEST_ROOT/results"
+mkdir -p "$RESULTS"
+cleanup() {
+  pkill -KILL -f -- "$VOICEHIVE_TEST_ROOT" 2>/dev/null || true
+  rm -rf "$VOICEHIVE_TEST_ROOT"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+if aspire_restores; then
+  target=VoiceHive.sln
+  say "building VoiceHive.sln (the Aspire packages restore here)"
+else
+  target=VoiceHive.Services.slnf
+  say "building VoiceHive.Services.slnf: the Aspire packages do not restore from this NuGet feed, so the AppHost is left out"
+fi
+if ! dotnet build "$target" -c Release -nologo -clp:ErrorsOnly >"$RESULTS/build.log" 2>&1; then
+  cat "$RESULTS/build.log"
+  failed=$((failed + 1)); failures+=("build $target")
+  summary
+  exit 1
+fi
+
+say "xunit tests (unit, and integration against real PostgreSQL, Redis and Prometheus)"
+tests=VoiceHive.Tests/bin/Release/net10.0/VoiceHive.Tests
+"$tests" -noColor -noLogo -xml "$RESULTS/xunit.xml" "$@" | grep -vE '^\s*$'
+xunit_exit=${PIPESTATUS[0]}
+if [ -f "$RESULTS/xunit.xml" ]; then
+  attribute() {
+    local sum=0 value
+    for value in $(grep -o '<assembly [^>]*' "$RESULTS/xunit.xml" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'); do
+      sum=$((sum + value))
+    done
+    echo "$sum"
+  }
+  passed=$((passed + $(attribute passed))); failed=$((failed + $(attribute failed) + $(attribute errors))); skipped=$((skipped + $(attribute skipped)))
+  [ "$(attribute failed)" -gt 0 ] && failures+=("xunit: $(attribute failed) test(s)")
+fi
+if [ "$xunit_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=$((failed + 1)); failures+=("xunit runner exited with $xunit_exit")
+fi
+
+if [ $# -eq 0 ]; then
+  say "the run command, end to end (local-process mode on free ports)"
+  check "eng/run.sh --smoke: orchestrator and worker healthy, scrape endpoints pass promtool" eng/run.sh --smoke
+fi
+
+summary
+[ "$failed" -eq 0 ]
