@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -67,16 +69,21 @@ public sealed class DatabaseMigrationOptions
 
 /// <summary>
 /// Applies the context's migrations when the host starts, before the server accepts requests.
-/// EF Core takes a database-wide migration lock, so replicas that start together apply each
-/// migration once. A database that is not reachable yet is retried until the timeout.
+/// Replicas that start together serialise on a PostgreSQL advisory lock, so each migration is
+/// applied once and the history table is created once. A database that is not reachable yet is
+/// retried until the timeout.
 /// </summary>
 internal sealed partial class DatabaseMigrator<TContext>(
     IServiceScopeFactory scopes,
+    NpgsqlDataSource dataSource,
     Microsoft.Extensions.Options.IOptions<DatabaseMigrationOptions> options,
     TimeProvider timeProvider,
     ILogger<DatabaseMigrator<TContext>> logger) : IHostedService
     where TContext : DbContext
 {
+    // One key for every VoiceHive schema in the database ("VoiceHiv" in ASCII).
+    private const long MigrationLockKey = 0x566F696365486976;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var deadline = timeProvider.GetUtcNow() + options.Value.MigrationTimeout;
@@ -85,9 +92,7 @@ internal sealed partial class DatabaseMigrator<TContext>(
         {
             try
             {
-                await using var scope = scopes.CreateAsyncScope();
-                var context = scope.ServiceProvider.GetRequiredService<TContext>();
-                await context.Database.MigrateAsync(cancellationToken);
+                await MigrateAsync(cancellationToken);
                 LogMigrated(logger, typeof(TContext).Name);
                 return;
             }
@@ -101,6 +106,34 @@ internal sealed partial class DatabaseMigrator<TContext>(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        // A session-level lock on a connection of its own. It must be released explicitly: a pooled
+        // connection keeps its session, and its locks, after it is returned. If this process dies, the
+        // server ends the session and the lock with it.
+        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await ExecuteAsync(lockConnection, $"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var context = scope.ServiceProvider.GetRequiredService<TContext>();
+            // Creating the history table first spares a fresh database EF's probe of a missing table, which
+            // EF logs as a failed command although nothing is wrong.
+            await context.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
+            await context.Database.MigrateAsync(cancellationToken);
+        }
+        finally
+        {
+            await ExecuteAsync(lockConnection, $"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None);
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Database schema of {Context} is up to date")]
     private static partial void LogMigrated(ILogger logger, string context);

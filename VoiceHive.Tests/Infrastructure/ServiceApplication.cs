@@ -38,6 +38,10 @@ public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProg
         {
             // Keep test runs quick to fail when a dependency is absent at start-up.
             ["Database:MigrationTimeout"] = settings.GetValueOrDefault("Database:MigrationTimeout") ?? "00:00:20",
+            // The test output is for the tests; services say only what goes wrong.
+            ["Logging:LogLevel:Default"] = settings.GetValueOrDefault("Logging:LogLevel:Default") ?? "Warning",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
         };
     }
 

@@ -23,6 +23,8 @@ public sealed class OtlpExportTests(SharedServers servers)
                 ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
                 ["OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString(),
                 ["OTEL_SERVICE_NAME"] = "orchestrator-under-test",
+                // Start-up logs at Information are the log records this test expects to be exported.
+                ["Logging:LogLevel:Default"] = "Information",
             });
         using (var client = app.CreateClient())
         {
