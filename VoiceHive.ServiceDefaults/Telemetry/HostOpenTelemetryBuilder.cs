@@ -36,7 +36,7 @@ internal sealed partial class TelemetryProvidersLifetime(IServiceProvider servic
     private TracerProvider? _tracerProvider;
     private MeterProvider? _meterProvider;
     private LoggerProvider? _loggerProvider;
-    private int _stopped;
+    private Lazy<Task>? _flush;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -45,18 +45,17 @@ internal sealed partial class TelemetryProvidersLifetime(IServiceProvider servic
         _tracerProvider = services.GetService<TracerProvider>();
         _loggerProvider = services.GetService<LoggerProvider>();
         services.GetService<ProcessMetrics>();
+        _flush = new Lazy<Task>(Flush, LazyThreadSafetyMode.ExecutionAndPublication);
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        // A host can be stopped twice (WebApplicationFactory stops it after Program's own Run has):
-        // flush once, with the references taken at start, never through a disposed container.
-        if (Interlocked.Exchange(ref _stopped, 1) == 1)
-        {
-            return Task.CompletedTask;
-        }
+    // A host can be stopped twice, from two threads (WebApplicationFactory stops it while Program's own
+    // Run does): both callers wait for one flush, made with the references taken at start, never through
+    // a container that is being disposed.
+    public Task StopAsync(CancellationToken cancellationToken) => _flush?.Value ?? Task.CompletedTask;
 
+    private Task Flush()
+    {
         var tracesFlushed = _tracerProvider?.ForceFlush(FlushTimeoutMilliseconds) ?? true;
         var metricsFlushed = _meterProvider?.ForceFlush(FlushTimeoutMilliseconds) ?? true;
         var logsFlushed = _loggerProvider?.ForceFlush(FlushTimeoutMilliseconds) ?? true;

@@ -6,7 +6,10 @@ namespace VoiceHive.Tests.Services;
 /// <summary>
 /// OTLP export happens exactly when it is configured: traces, metrics and logs to
 /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, traces also to <c>OTLP_ENDPOINT</c>; nothing otherwise.
+/// Runs alone: ASP.NET Core's activity source is process-wide, so another host's always-on sampler
+/// would mark this host's request activities as recorded (production runs one host per process).
 /// </summary>
+[Collection(nameof(AloneCollection))]
 public sealed class OtlpExportTests(SharedServers servers)
 {
     private const string TraceServicePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -43,6 +46,7 @@ public sealed class OtlpExportTests(SharedServers servers)
         Assert.True(receiver.ReceivedOn("/v1/logs").Count > 0, "received: " + string.Join(", ", receiver.Received.Select(r => r.Path)));
         Assert.NotEmpty(receiver.ReceivedOn(TraceServicePath));
         Assert.True(Contains(allTraceBytes, "/traced-but-not-found"), "the request span was exported");
+        Assert.True(Contains(allTraceBytes, "http.response.status_code"), "the span carries semantic-convention attributes");
         Assert.True(Contains(allTraceBytes, "orchestrator-under-test"), "the resource names the service");
         Assert.False(Contains(allTraceBytes, "/health"), "health probes are not traced");
         Assert.False(Contains(allTraceBytes, "/metrics"), "scrapes are not traced");
@@ -64,6 +68,32 @@ public sealed class OtlpExportTests(SharedServers servers)
         await app.DisposeAsync();
 
         Assert.Empty(receiver.Received);
+    }
+
+    [Fact]
+    public async Task AnAlwaysOffSamplerExportsNoSpansButStillMetricsAndLogs()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync();
+        var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
+            new Dictionary<string, string?>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.HttpEndpoint.ToString(),
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["TRACE_SAMPLE_RATE"] = "0",
+                ["Logging:LogLevel:Default"] = "Information",
+            });
+        using (var client = app.CreateClient())
+        {
+            await client.GetAsync("/traced-but-not-found", cancellationToken);
+        }
+
+        await app.DisposeAsync();
+
+        var spans = receiver.ReceivedOn("/v1/traces").SelectMany(t => t.Body).ToArray();
+        Assert.False(Contains(spans, "/traced-but-not-found"), "a sample rate of 0 keeps no trace");
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/metrics"));
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/logs"));
     }
 
     private static bool Contains(byte[] haystack, string needle) =>

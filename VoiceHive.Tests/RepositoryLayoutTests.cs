@@ -1,0 +1,71 @@
+using System.Text.Json;
+using System.Xml.Linq;
+
+namespace VoiceHive.Tests;
+
+/// <summary>Guards on the solution's shape that design.md asks for and that a build here would not catch.</summary>
+public sealed class RepositoryLayoutTests
+{
+    private static readonly string Root = FindRoot();
+
+    [Fact]
+    public void NoProjectButTheAppHostReferencesAspire()
+    {
+        var offenders = ProjectFiles()
+            .Where(path => !path.Contains("VoiceHive.AppHost", StringComparison.Ordinal))
+            .Where(path => XDocument.Load(path).Descendants("PackageReference")
+                .Any(reference => ((string?)reference.Attribute("Include"))?.StartsWith("Aspire.", StringComparison.Ordinal) == true))
+            .ToList();
+
+        Assert.Empty(offenders);
+    }
+
+    [Fact]
+    public void TheSolutionFilterHoldsEveryProjectButTheAppHost()
+    {
+        var inSolution = File.ReadAllLines(Path.Combine(Root, "VoiceHive.sln"))
+            .Where(line => line.StartsWith("Project(", StringComparison.Ordinal))
+            .Select(line => line.Split(',')[1].Trim().Trim('"').Replace('\\', '/'))
+            .ToHashSet();
+        var filter = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "VoiceHive.Services.slnf")));
+        var inFilter = filter.RootElement.GetProperty("solution").GetProperty("projects").EnumerateArray()
+            .Select(p => p.GetString()!.Replace('\\', '/'))
+            .ToHashSet();
+
+        Assert.Equal(ProjectFiles().Select(p => Path.GetRelativePath(Root, p)).ToHashSet(), inSolution);
+        Assert.Equal(inSolution.Where(p => !p.StartsWith("VoiceHive.AppHost/", StringComparison.Ordinal)).ToHashSet(), inFilter);
+    }
+
+    [Fact]
+    public void EveryPackageReferenceHasOneCentralVersion()
+    {
+        var versions = XDocument.Load(Path.Combine(Root, "Directory.Packages.props")).Descendants("PackageVersion")
+            .Select(v => (string)v.Attribute("Include")!)
+            .ToList();
+        var referenced = ProjectFiles()
+            .SelectMany(path => XDocument.Load(path).Descendants("PackageReference"))
+            .Select(reference => new { Name = (string)reference.Attribute("Include")!, HasVersion = reference.Attribute("Version") is not null })
+            .ToList();
+
+        Assert.Equal(versions.Count, versions.Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.All(referenced, r => Assert.False(r.HasVersion, $"{r.Name} sets its version in a project file"));
+        Assert.All(referenced, r => Assert.Contains(r.Name, versions));
+    }
+
+    private static IEnumerable<string> ProjectFiles() =>
+        Directory.EnumerateFiles(Root, "*.csproj", SearchOption.AllDirectories)
+            .Where(path => !path.Contains("/bin/", StringComparison.Ordinal) && !path.Contains("/obj/", StringComparison.Ordinal));
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "VoiceHive.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("VoiceHive.sln not found above " + AppContext.BaseDirectory);
+    }
+}
