@@ -45,6 +45,12 @@ public static class Extensions
         "Npgsql",
     ];
 
+    /// <summary>
+    /// Every service's own meters and activity sources are named <c>voicehive.&lt;service&gt;</c>
+    /// (constants on the class that owns them); this pattern collects them all.
+    /// </summary>
+    public const string ServiceTelemetryPattern = "voicehive.*";
+
     /// <summary>The platform's own activity sources: ASP.NET Core, HttpClient, Npgsql.</summary>
     public static readonly string[] PlatformActivitySources = ["Microsoft.AspNetCore", "System.Net.Http", "Npgsql"];
 
@@ -122,7 +128,7 @@ public static class Extensions
             telemetry.WithMetrics(metrics =>
             {
                 metrics.AddMeter(PlatformMeters);
-                metrics.AddMeter(ProcessMetrics.MeterName);
+                metrics.AddMeter(ServiceTelemetryPattern);
                 metrics.AddReader(sp => scope.Bind(sp, sp.GetRequiredService<PrometheusScraper>().Reader));
                 metrics.AddView(scope.Filter);
                 if (settings.Otlp is { } otlp)
@@ -140,6 +146,7 @@ public static class Extensions
             {
                 tracing.SetSampler(settings.Sampler.CreateSampler());
                 tracing.AddSource(PlatformActivitySources);
+                tracing.AddSource(ServiceTelemetryPattern);
                 if (settings.Otlp is { } otlp)
                 {
                     tracing.AddOtlpExporter("otlp", exporter => Configure(exporter, otlp, "traces"));

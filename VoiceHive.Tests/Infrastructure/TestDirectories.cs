@@ -8,10 +8,17 @@ internal static class TestDirectories
     private static readonly Lazy<string> RunRoot = new(() =>
     {
         // eng/test.sh names the root so that it can clean up after a run that was killed.
-        var root = Environment.GetEnvironmentVariable("VOICEHIVE_TEST_ROOT") is { Length: > 0 } configured
-            ? configured
-            : Path.Combine(Path.GetTempPath(), "voicehive-tests", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var configured = Environment.GetEnvironmentVariable("VOICEHIVE_TEST_ROOT");
+        var root = string.IsNullOrEmpty(configured)
+            ? Path.Combine(Path.GetTempPath(), "voicehive-tests", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            : configured;
         Directory.CreateDirectory(root);
+        if (string.IsNullOrEmpty(configured))
+        {
+            // Run straight from the test binary: nobody else removes what the servers left behind.
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => PostgresServer.TryDelete(root);
+        }
+
         // Servers that run as another user (PostgreSQL) must be able to traverse it.
         File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);

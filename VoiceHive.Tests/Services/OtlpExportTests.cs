@@ -12,6 +12,7 @@ namespace VoiceHive.Tests.Services;
 [Collection(nameof(AloneCollection))]
 public sealed class OtlpExportTests(SharedServers servers)
 {
+    private const string CallerTraceId = "0af7651916cd43dd8448eb211c80319c";
     private const string TraceServicePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
     [Fact]
@@ -19,21 +20,18 @@ public sealed class OtlpExportTests(SharedServers servers)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var receiver = await FakeOtlpReceiver.StartAsync();
-        var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
-            new Dictionary<string, string?>
-            {
-                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.HttpEndpoint.ToString(),
-                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-                ["OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString(),
-                ["OTEL_SERVICE_NAME"] = "orchestrator-under-test",
-                // Start-up logs at Information are the log records this test expects to be exported.
-                ["Logging:LogLevel:Default"] = "Information",
-            });
+        var app = await ExportingToAsync(receiver, new()
+        {
+            ["OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString(),
+            ["OTEL_SERVICE_NAME"] = "orchestrator-under-test",
+        });
         using (var client = app.CreateClient())
         {
             await client.GetAsync("/health", cancellationToken);
             await client.GetAsync("/metrics", cancellationToken);
-            await client.GetAsync("/traced-but-not-found", cancellationToken);
+            using var continued = new HttpRequestMessage(HttpMethod.Get, "/traced-but-not-found");
+            continued.Headers.Add("traceparent", $"00-{CallerTraceId}-b7ad6b7169203331-01");
+            await client.SendAsync(continued, cancellationToken);
         }
 
         // Stopping the host flushes every provider.
@@ -47,6 +45,7 @@ public sealed class OtlpExportTests(SharedServers servers)
         Assert.NotEmpty(receiver.ReceivedOn(TraceServicePath));
         Assert.True(Contains(allTraceBytes, "/traced-but-not-found"), "the request span was exported");
         Assert.True(Contains(allTraceBytes, "http.response.status_code"), "the span carries semantic-convention attributes");
+        Assert.True(allTraceBytes.AsSpan().IndexOf(Convert.FromHexString(CallerTraceId)) >= 0, "the span continues the caller's W3C trace");
         Assert.True(Contains(allTraceBytes, "orchestrator-under-test"), "the resource names the service");
         Assert.False(Contains(allTraceBytes, "/health"), "health probes are not traced");
         Assert.False(Contains(allTraceBytes, "/metrics"), "scrapes are not traced");
@@ -75,14 +74,7 @@ public sealed class OtlpExportTests(SharedServers servers)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var receiver = await FakeOtlpReceiver.StartAsync();
-        var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
-            new Dictionary<string, string?>
-            {
-                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.HttpEndpoint.ToString(),
-                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-                ["TRACE_SAMPLE_RATE"] = "0",
-                ["Logging:LogLevel:Default"] = "Information",
-            });
+        var app = await ExportingToAsync(receiver, new() { ["TRACE_SAMPLE_RATE"] = "0" });
         using (var client = app.CreateClient())
         {
             await client.GetAsync("/traced-but-not-found", cancellationToken);
@@ -94,6 +86,15 @@ public sealed class OtlpExportTests(SharedServers servers)
         Assert.False(Contains(spans, "/traced-but-not-found"), "a sample rate of 0 keeps no trace");
         Assert.NotEmpty(receiver.ReceivedOn("/v1/metrics"));
         Assert.NotEmpty(receiver.ReceivedOn("/v1/logs"));
+    }
+
+    /// <summary>An orchestrator exporting OTLP/HTTP to <paramref name="receiver"/>, logging at Information so that there are log records to export.</summary>
+    private async Task<OrchestratorApplication> ExportingToAsync(FakeOtlpReceiver receiver, Dictionary<string, string?> extra)
+    {
+        extra["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.HttpEndpoint.ToString();
+        extra["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        extra["Logging:LogLevel:Default"] = "Information";
+        return OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, extra);
     }
 
     private static bool Contains(byte[] haystack, string needle) =>

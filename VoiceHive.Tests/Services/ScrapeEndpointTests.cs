@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Services;
@@ -108,6 +110,23 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
         // must be named after its connection, and its connection string must appear nowhere.
         Assert.Contains("db_client_connection_count_current{db_client_connection_pool_name=\"voicehivedb\"", platform, StringComparison.Ordinal);
         Assert.DoesNotContain(databaseName, platform, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AServicesOwnMetersAppearOnTheBusinessEndpoint()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var app = await StartAsync("orchestrator");
+        using var client = app.CreateClient();
+        using var meter = app.Services.GetRequiredService<IMeterFactory>().Create("voicehive.test");
+        meter.CreateCounter<long>("voicehive.test.events", description: "Events in a test.")
+            .Add(4, new KeyValuePair<string, object?>("hotel_id", "grand-plaza"));
+
+        var business = await client.GetStringAsync("/monitoring/metrics", cancellationToken);
+        var platform = await client.GetStringAsync("/metrics", cancellationToken);
+
+        Assert.Contains("voicehive_test_events_total{hotel_id=\"grand-plaza\"} 4\n", business, StringComparison.Ordinal);
+        Assert.DoesNotContain("voicehive_test_events", platform, StringComparison.Ordinal);
     }
 
     [Fact]
