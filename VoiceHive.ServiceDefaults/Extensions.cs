@@ -144,7 +144,7 @@ public static class Extensions
             builder.Services.AddTransient<IStartupFilter, HttpServerTracingStartupFilter>();
             telemetry.WithTracing(tracing =>
             {
-                tracing.SetSampler(settings.Sampler.CreateSampler());
+                tracing.SetSampler(new UnrecordedParentSampler(settings.Sampler.CreateSampler()));
                 tracing.AddSource(PlatformActivitySources);
                 tracing.AddSource(ServiceTelemetryPattern);
                 if (settings.Otlp is { } otlp)
@@ -154,7 +154,12 @@ public static class Extensions
 
                 if (settings.SecondaryTraces is { } secondary)
                 {
-                    tracing.AddOtlpExporter("otlp-secondary", exporter => Configure(exporter, secondary, "traces"));
+                    tracing.AddOtlpExporter("otlp-secondary", exporter =>
+                    {
+                        Configure(exporter, secondary, "traces");
+                        // OTEL_EXPORTER_OTLP_HEADERS carry the primary collector's credentials: never send them elsewhere.
+                        exporter.Headers = null;
+                    });
                 }
             });
         }

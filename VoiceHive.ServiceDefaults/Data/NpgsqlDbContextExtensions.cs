@@ -92,28 +92,42 @@ internal sealed partial class DatabaseMigrator<TContext>(
         {
             try
             {
-                await MigrateAsync(cancellationToken);
+                await MigrateAsync(deadline, cancellationToken);
                 LogMigrated(logger, typeof(TContext).Name);
                 return;
             }
-            catch (NpgsqlException exception) when (exception.IsTransient && timeProvider.GetUtcNow() + delay < deadline)
+            catch (Exception exception) when (IsTransient(exception) && timeProvider.GetUtcNow() + delay < deadline)
             {
-                LogDatabaseNotReady(logger, typeof(TContext).Name, attempt, exception.Message);
+                LogDatabaseNotReady(logger, typeof(TContext).Name, attempt, exception.GetBaseException().Message);
                 await Task.Delay(delay, timeProvider, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
         }
     }
 
+    /// <summary>A transient Npgsql failure anywhere in the chain (EF wraps some in InvalidOperationException).</summary>
+    private static bool IsTransient(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is NpgsqlException { IsTransient: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private async Task MigrateAsync(CancellationToken cancellationToken)
+    private async Task MigrateAsync(DateTimeOffset deadline, CancellationToken cancellationToken)
     {
         // A session-level lock on a connection of its own. It must be released explicitly: a pooled
         // connection keeps its session, and its locks, after it is returned. If this process dies, the
         // server ends the session and the lock with it.
         await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await ExecuteAsync(lockConnection, $"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
+        await AcquireLockAsync(lockConnection, deadline, cancellationToken);
         try
         {
             await using var scope = scopes.CreateAsyncScope();
@@ -125,7 +139,34 @@ internal sealed partial class DatabaseMigrator<TContext>(
         }
         finally
         {
-            await ExecuteAsync(lockConnection, $"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None);
+            try
+            {
+                await ExecuteAsync(lockConnection, $"SELECT pg_advisory_unlock({MigrationLockKey})", CancellationToken.None);
+            }
+            catch (NpgsqlException)
+            {
+                // The connection is gone, and the lock with its session; the migration's own outcome matters more.
+            }
+        }
+    }
+
+    /// <summary>Polls for the lock until the deadline, so a replica migrating slowly (or stuck) never makes this one hang.</summary>
+    private async Task AcquireLockAsync(NpgsqlConnection connection, DateTimeOffset deadline, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await using var command = new NpgsqlCommand($"SELECT pg_try_advisory_lock({MigrationLockKey})", connection);
+            if (await command.ExecuteScalarAsync(cancellationToken) is true)
+            {
+                return;
+            }
+
+            if (timeProvider.GetUtcNow() >= deadline)
+            {
+                throw new TimeoutException($"Another replica held the migration lock for longer than {options.Value.MigrationTimeout}.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), timeProvider, cancellationToken);
         }
     }
 

@@ -14,22 +14,27 @@ namespace VoiceHive.ServiceDefaults.Http;
 /// </summary>
 internal sealed class ResilienceHandler(ResiliencePipeline<HttpResponseMessage> pipeline) : DelegatingHandler
 {
+    private static readonly ResiliencePropertyKey<HttpMethod> MethodKey = new("voicehive.http.method");
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        // Attempts after the first need a fresh message: a sent HttpRequestMessage cannot be sent again
-        // once its content has been consumed.
+        // Every attempt is built from what the caller sent, taken before any inner handler (tracing,
+        // service discovery) has touched the request, so no attempt inherits another's headers or URI.
         var content = request.Content is null ? null : await request.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        var attempt = 0;
+        var snapshot = Clone(request, content);
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(MethodKey, request.Method);
+        var first = true;
         try
         {
             var outcome = await pipeline.ExecuteOutcomeAsync(
                 async (ctx, state) =>
                 {
-                    var message = attempt++ == 0 ? state : Clone(state, content);
+                    var attempt = first ? state.Request : Clone(state.Snapshot, state.Content);
+                    first = false;
                     try
                     {
-                        return Outcome.FromResult(await base.SendAsync(message, ctx.CancellationToken).ConfigureAwait(false));
+                        return Outcome.FromResult(await base.SendAsync(attempt, ctx.CancellationToken).ConfigureAwait(false));
                     }
                     catch (Exception exception)
                     {
@@ -37,13 +42,14 @@ internal sealed class ResilienceHandler(ResiliencePipeline<HttpResponseMessage> 
                     }
                 },
                 context,
-                request).ConfigureAwait(false);
+                (Request: request, Snapshot: snapshot, Content: content)).ConfigureAwait(false);
 
             outcome.ThrowIfException();
             return outcome.Result!;
         }
         finally
         {
+            snapshot.Dispose();
             ResilienceContextPool.Shared.Return(context);
         }
     }
@@ -86,6 +92,18 @@ internal sealed class ResilienceHandler(ResiliencePipeline<HttpResponseMessage> 
         _ => false,
     };
 
+    /// <summary>
+    /// Whether an attempt may be retried: any transient failure for a safe or idempotent method, but for
+    /// POST and PATCH only a connection that could not be made (the server never saw the request), so that
+    /// no booking or order is made twice.
+    /// </summary>
+    internal static bool IsRetryable(Outcome<HttpResponseMessage> outcome, HttpMethod? method) =>
+        IsTransient(outcome) && (method is null || IsIdempotent(method)
+            || outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError });
+
+    private static bool IsIdempotent(HttpMethod method) =>
+        method != HttpMethod.Post && method != HttpMethod.Patch;
+
     internal static ResiliencePipeline<HttpResponseMessage> BuildPipeline(HttpResilienceOptions options, TimeProvider timeProvider) =>
         new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider }
             .AddTimeout(options.TotalTimeout)
@@ -95,7 +113,8 @@ internal sealed class ResilienceHandler(ResiliencePipeline<HttpResponseMessage> 
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = options.RetryBaseDelay,
-                ShouldHandle = args => ValueTask.FromResult(options.MaxRetryAttempts > 0 && IsTransient(args.Outcome)),
+                ShouldHandle = args => ValueTask.FromResult(options.MaxRetryAttempts > 0
+                    && IsRetryable(args.Outcome, args.Context.Properties.GetValue(MethodKey, null!))),
                 OnRetry = args =>
                 {
                     // The response of an attempt that is retried is never seen by the caller.

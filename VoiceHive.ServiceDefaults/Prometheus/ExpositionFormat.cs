@@ -54,7 +54,7 @@ internal static class ExpositionFormats
 
     private static bool IsOpenMetrics1(MediaTypeHeaderValue mediaType)
     {
-        var version = mediaType.Parameters.FirstOrDefault(p => p.Name.Equals("version", StringComparison.OrdinalIgnoreCase))?.Value.Value;
+        var version = mediaType.Parameters.FirstOrDefault(p => p.Name.Equals("version", StringComparison.OrdinalIgnoreCase))?.Value.Value?.Trim('"');
         return version is null || version.StartsWith("1.", StringComparison.Ordinal);
     }
 }

@@ -80,6 +80,13 @@ internal readonly struct ExpositionWriter(IBufferWriter<byte> output)
 
         var span = output.GetSpan(32);
         value.TryFormat(span, out var written, "R", CultureInfo.InvariantCulture);
+        // Go (and so every other exporter a dashboard sums with) writes 1e-05, not 1E-05.
+        var exponent = span[..written].IndexOf((byte)'E');
+        if (exponent >= 0)
+        {
+            span[exponent] = (byte)'e';
+        }
+
         output.Advance(written);
         return this;
     }

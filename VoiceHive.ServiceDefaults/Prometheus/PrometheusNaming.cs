@@ -8,7 +8,7 @@ namespace VoiceHive.ServiceDefaults.Prometheus;
 /// unit becomes a suffix (<c>s</c> → <c>_seconds</c>, <c>By</c> → <c>_bytes</c>, annotations such
 /// as <c>{call}</c> dropped), and counters carry <c>_total</c>. One addition keeps the output clean
 /// for <c>promtool check metrics</c>: a gauge whose name ends in a suffix Prometheus reserves for
-/// histograms (<c>dotnet.assembly.count</c>) gets <c>_current</c> appended
+/// histograms or counters (<c>_count</c>, <c>_sum</c>, <c>_bucket</c>, <c>_total</c>: <c>dotnet.assembly.count</c>) gets <c>_current</c> appended
 /// (<c>dotnet_assembly_count_current</c>).
 /// </summary>
 internal static class PrometheusNaming
@@ -70,8 +70,8 @@ internal static class PrometheusNaming
             name = name + "_" + unitSuffix;
         }
 
-        if (type == PrometheusType.Gauge && (name.EndsWith("_count", StringComparison.Ordinal)
-            || name.EndsWith("_sum", StringComparison.Ordinal) || name.EndsWith("_bucket", StringComparison.Ordinal)))
+        if (type == PrometheusType.Gauge && (name.EndsWith("_count", StringComparison.Ordinal) || name.EndsWith("_sum", StringComparison.Ordinal)
+            || name.EndsWith("_bucket", StringComparison.Ordinal) || name.EndsWith("_total", StringComparison.Ordinal)))
         {
             name += "_current";
         }

@@ -112,7 +112,7 @@ internal sealed class PrometheusSerializer
         // The text format names a counter family with its _total; OpenMetrics names it without.
         var typeName = family.Type == PrometheusType.Counter && !openMetrics ? family.Name + "_total" : family.Name;
 
-        writer.Ascii("# HELP ").Ascii(typeName).Ascii(" ").Escaped(family.Help, escapeQuotes: false).Ascii("\n");
+        writer.Ascii("# HELP ").Ascii(typeName).Ascii(" ").Escaped(family.Help, escapeQuotes: openMetrics).Ascii("\n");
         writer.Ascii("# TYPE ").Ascii(typeName).Ascii(family.Type switch
         {
             PrometheusType.Counter => " counter\n",
@@ -133,18 +133,35 @@ internal sealed class PrometheusSerializer
                     case PrometheusType.Counter:
                         writer.Ascii(family.Name).Ascii("_total");
                         WriteLabels(writer, point.Tags, le: null);
-                        WriteNumber(writer, metric.MetricType == MetricType.LongSum ? point.GetSumLong() : point.GetSumDouble());
+                        if (metric.MetricType == MetricType.LongSum)
+                        {
+                            WriteNumber(writer, point.GetSumLong());
+                        }
+                        else
+                        {
+                            WriteNumber(writer, point.GetSumDouble());
+                        }
+
                         break;
                     case PrometheusType.Gauge:
                         writer.Ascii(family.Name);
                         WriteLabels(writer, point.Tags, le: null);
-                        WriteNumber(writer, metric.MetricType switch
+                        switch (metric.MetricType)
                         {
-                            MetricType.LongGauge => point.GetGaugeLastValueLong(),
-                            MetricType.DoubleGauge => point.GetGaugeLastValueDouble(),
-                            MetricType.LongSumNonMonotonic => point.GetSumLong(),
-                            _ => point.GetSumDouble(),
-                        });
+                            case MetricType.LongGauge:
+                                WriteNumber(writer, point.GetGaugeLastValueLong());
+                                break;
+                            case MetricType.LongSumNonMonotonic:
+                                WriteNumber(writer, point.GetSumLong());
+                                break;
+                            case MetricType.DoubleGauge:
+                                WriteNumber(writer, point.GetGaugeLastValueDouble());
+                                break;
+                            default:
+                                WriteNumber(writer, point.GetSumDouble());
+                                break;
+                        }
+
                         break;
                     case PrometheusType.Histogram:
                         WriteHistogram(writer, family.Name, point);
@@ -157,12 +174,22 @@ internal sealed class PrometheusSerializer
     private void WriteHistogram(ExpositionWriter writer, string name, in MetricPoint point)
     {
         long cumulative = 0;
+        var wroteInfinity = false;
         foreach (var bucket in point.GetHistogramBuckets())
         {
             cumulative += bucket.BucketCount;
             writer.Ascii(name).Ascii("_bucket");
             WriteLabels(writer, point.Tags, bucket.ExplicitBound);
             writer.Long(cumulative).Ascii("\n");
+            wroteInfinity |= double.IsPositiveInfinity(bucket.ExplicitBound);
+        }
+
+        if (!wroteInfinity)
+        {
+            // A histogram configured without boundaries still needs its +Inf bucket.
+            writer.Ascii(name).Ascii("_bucket");
+            WriteLabels(writer, point.Tags, double.PositiveInfinity);
+            writer.Long(point.GetHistogramCount()).Ascii("\n");
         }
 
         writer.Ascii(name).Ascii("_sum");
@@ -188,7 +215,7 @@ internal sealed class PrometheusSerializer
 
         writer.Ascii("{");
         var first = true;
-        foreach (var tag in tags)
+        foreach (var (name, value) in Labels(tags, reserveLe: le is not null))
         {
             if (!first)
             {
@@ -196,7 +223,7 @@ internal sealed class PrometheusSerializer
             }
 
             first = false;
-            writer.Raw(LabelName(tag.Key)).Ascii("=\"").Escaped(LabelValue(tag.Value), escapeQuotes: true).Ascii("\"");
+            writer.Raw(name).Ascii("=\"").Escaped(value, escapeQuotes: true).Ascii("\"");
         }
 
         if (le is { } bound)
@@ -205,6 +232,40 @@ internal sealed class PrometheusSerializer
         }
 
         writer.Ascii("} ");
+    }
+
+    /// <summary>
+    /// The labels of a point. A label name may appear only once: tags whose keys sanitise to the same name
+    /// are merged, their values joined with ';' in key order (OpenTelemetry's rule), and a histogram's own
+    /// <c>le</c> wins over a tag of that name.
+    /// </summary>
+    private List<(byte[] Name, string Value)> Labels(ReadOnlyTagCollection tags, bool reserveLe)
+    {
+        var labels = new List<(byte[] Name, string Value, string Key)>(tags.Count);
+        foreach (var tag in tags)
+        {
+            var name = LabelName(tag.Key);
+            if (reserveLe && name.AsSpan().SequenceEqual("le"u8))
+            {
+                continue;
+            }
+
+            var value = LabelValue(tag.Value);
+            var existing = labels.FindIndex(l => l.Name.AsSpan().SequenceEqual(name));
+            if (existing < 0)
+            {
+                labels.Add((name, value, tag.Key));
+            }
+            else
+            {
+                var other = labels[existing];
+                labels[existing] = string.CompareOrdinal(other.Key, tag.Key) <= 0
+                    ? (name, other.Value + ";" + value, other.Key)
+                    : (name, value + ";" + other.Value, tag.Key);
+            }
+        }
+
+        return labels.ConvertAll(l => (l.Name, l.Value));
     }
 
     private byte[] LabelName(string key)
@@ -223,6 +284,7 @@ internal sealed class PrometheusSerializer
         null => "",
         string s => s,
         bool b => b ? "true" : "false",
+        System.Collections.IEnumerable sequence => string.Join(",", sequence.Cast<object?>().Select(LabelValue)),
         IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };

@@ -82,13 +82,15 @@ internal sealed class HttpServerTracingStartupFilter(UntracedPaths untraced) : I
 /// <summary>Request paths that are never traced: health probes and metric scrapes.</summary>
 internal sealed class UntracedPaths(IEnumerable<string> paths)
 {
-    private readonly PathString[] _paths = paths.Select(p => new PathString(p)).ToArray();
+    private readonly string[] _paths = paths.Select(p => p.TrimEnd('/')).ToArray();
 
     public bool Contains(PathString path)
     {
+        // Routing matches /health/ as /health, so must this.
+        var value = path.Value.AsSpan().TrimEnd('/');
         foreach (var candidate in _paths)
         {
-            if (path.Equals(candidate, StringComparison.OrdinalIgnoreCase))
+            if (value.Equals(candidate, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }

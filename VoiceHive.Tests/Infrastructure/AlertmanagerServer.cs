@@ -36,7 +36,9 @@ public sealed class AlertmanagerServer : IAsyncDisposable
             Path.Combine(server.Directory, "alertmanager.log"));
         try
         {
-            await Eventually.Until(async () => (await server.Http.GetAsync("-/ready")).IsSuccessStatusCode, "Alertmanager to be ready",
+            await Eventually.Until(async () => server._process.HasExited
+                    ? throw new TimeoutException("exited")
+                    : (await server.Http.GetAsync("-/ready")).IsSuccessStatusCode, "Alertmanager to be ready",
                 TimeSpan.FromSeconds(60));
         }
         catch (TimeoutException exception)

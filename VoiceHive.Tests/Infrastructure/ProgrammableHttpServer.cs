@@ -26,6 +26,9 @@ public sealed class ProgrammableHttpServer : IAsyncDisposable
 
     public ConcurrentQueue<(string Method, string Path, string Body)> Requests { get; } = new();
 
+    /// <summary>The headers of each request, in order.</summary>
+    public ConcurrentQueue<Dictionary<string, string>> Headers { get; } = new();
+
     public Func<HttpContext, Task> Fallback { get; set; } = context =>
     {
         context.Response.StatusCode = StatusCodes.Status200OK;
@@ -44,6 +47,7 @@ public sealed class ProgrammableHttpServer : IAsyncDisposable
         {
             using var reader = new StreamReader(context.Request.Body);
             server.Requests.Enqueue((context.Request.Method, context.Request.Path.Value ?? "", await reader.ReadToEndAsync()));
+            server.Headers.Enqueue(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
             var responder = server._script.TryDequeue(out var next) ? next : server.Fallback;
             await responder(context);
         });

@@ -44,7 +44,9 @@ public sealed class PrometheusServer : IAsyncDisposable
             Path.Combine(server.Directory, "prometheus.log"));
         try
         {
-            await Eventually.Until(async () => (await server._http.GetAsync("-/ready")).IsSuccessStatusCode, "Prometheus to be ready",
+            await Eventually.Until(async () => server._process.HasExited
+                    ? throw new TimeoutException("exited")
+                    : (await server._http.GetAsync("-/ready")).IsSuccessStatusCode, "Prometheus to be ready",
                 TimeSpan.FromSeconds(60));
         }
         catch (TimeoutException exception)

@@ -28,7 +28,17 @@ internal static class Promtool
         }
 
         process.StandardInput.Close();
-        await process.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw new TimeoutException("promtool did not finish within two minutes");
+        }
+
         return (process.ExitCode, (await output) + (await error));
     }
 }

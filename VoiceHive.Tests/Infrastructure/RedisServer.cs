@@ -68,15 +68,16 @@ public sealed class RedisServer : IAsyncLifetime
 
         try
         {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             using var client = new TcpClient();
-            await client.ConnectAsync("127.0.0.1", Port);
+            await client.ConnectAsync("127.0.0.1", Port, timeout.Token);
             var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray());
+            await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
             var buffer = new byte[16];
-            var read = await stream.ReadAsync(buffer);
+            var read = await stream.ReadAsync(buffer, timeout.Token);
             return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
         }
-        catch (SocketException)
+        catch (Exception exception) when (exception is SocketException or OperationCanceledException or IOException)
         {
             return false;
         }

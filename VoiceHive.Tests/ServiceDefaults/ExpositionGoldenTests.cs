@@ -133,12 +133,59 @@ public sealed class ExpositionGoldenTests : IDisposable
     public void ConflictingTypesUnderOneNameKeepTheFirstAndDropTheOther()
     {
         _meter.CreateCounter<long>("clash").Add(1);
-        _meter.CreateGauge<long>("clash.total").Record(5);
+        _meter.CreateGauge<long>("clash").Record(5);
 
         var text = Scrape(ExpositionFormat.PrometheusText);
 
         Assert.Contains("# TYPE clash_total counter\nclash_total 1\n", text, StringComparison.Ordinal);
         Assert.DoesNotContain("gauge\nclash", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LabelNamesAreUniqueWithinASample()
+    {
+        _meter.CreateCounter<long>("merged").Add(1, new("http.method", "GET"), new("http_method", "get"));
+        _meter.CreateHistogram("with.le", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1] })
+            .Record(0.5, new KeyValuePair<string, object?>("le", "user"));
+
+        var text = Scrape(ExpositionFormat.PrometheusText);
+
+        Assert.Contains("merged_total{http_method=\"GET;get\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("with_le_bucket{le=\"1\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("with_le_bucket{le=\"+Inf\"} 1\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AHistogramWithoutBoundariesStillHasItsInfinityBucket()
+    {
+        _meter.CreateHistogram("no.buckets", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [] }).Record(3);
+
+        var text = Scrape(ExpositionFormat.PrometheusText);
+
+        Assert.Contains("no_buckets_bucket{le=\"+Inf\"} 1\nno_buckets_sum 3\nno_buckets_count 1\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NumbersAreWrittenExactlyAndInGoSpelling()
+    {
+        _meter.CreateCounter<long>("big").Add(9007199254740993);
+        _meter.CreateGauge<double>("tiny").Record(1e-5);
+        _meter.CreateCounter<long>("tagged").Add(1, new KeyValuePair<string, object?>("codes", new[] { "a", "b" }));
+
+        var text = Scrape(ExpositionFormat.PrometheusText);
+
+        Assert.Contains("big_total 9007199254740993\n", text, StringComparison.Ordinal);
+        Assert.Contains("tiny 1e-05\n", text, StringComparison.Ordinal);
+        Assert.Contains("tagged_total{codes=\"a,b\"} 1\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HelpTextEscapesQuotesInOpenMetricsOnly()
+    {
+        _meter.CreateCounter<long>("quoted", description: "Say \"hi\"").Add(1);
+
+        Assert.Contains("# HELP quoted_total Say \"hi\"\n", Scrape(ExpositionFormat.PrometheusText), StringComparison.Ordinal);
+        Assert.Contains("# HELP quoted Say \\\"hi\\\"\n", Scrape(ExpositionFormat.OpenMetrics), StringComparison.Ordinal);
     }
 
     public void Dispose()

@@ -13,6 +13,7 @@ public sealed class ExpositionNegotiationTests
     [InlineData("application/openmetrics-text", "OpenMetrics")]
     [InlineData("application/openmetrics-text;version=1.0.0", "OpenMetrics")]
     [InlineData("application/openmetrics-text;version=0.0.1", "PrometheusText")]
+    [InlineData("application/openmetrics-text; version=\"1.0.0\"", "OpenMetrics")]
     // What Prometheus 2.x sends by default.
     [InlineData("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", "OpenMetrics")]
     [InlineData("text/plain;version=0.0.4;q=0.9,application/openmetrics-text;version=1.0.0;q=0.5", "PrometheusText")]

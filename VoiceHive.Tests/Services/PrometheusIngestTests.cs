@@ -50,7 +50,5 @@ public sealed class PrometheusIngestTests(SharedServers servers)
         Assert.InRange(memory[0].Value, 0.001, 64);
         // Prometheus's own scrapes are requests the service measured.
         Assert.Contains(requests, s => s.Labels["http_route"] == "/monitoring/metrics" && s.Value >= 1);
-        var targets = await prometheus.TargetsAsync(cancellationToken);
-        Assert.All(targets, t => Assert.True(t.Health == "up", $"{t.Job}: {t.LastError}"));
     }
 }

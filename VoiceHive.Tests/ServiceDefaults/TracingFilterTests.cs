@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using OpenTelemetry.Trace;
+using VoiceHive.ServiceDefaults.Telemetry;
+
+namespace VoiceHive.Tests.ServiceDefaults;
+
+public sealed class TracingFilterTests
+{
+    private static readonly ActivityTraceId TraceId = ActivityTraceId.CreateRandom();
+
+    [Theory]
+    [InlineData("/health", true)]
+    [InlineData("/health/", true)]
+    [InlineData("/HEALTH", true)]
+    [InlineData("/alive", true)]
+    [InlineData("/metrics", true)]
+    [InlineData("/monitoring/metrics", true)]
+    [InlineData("/monitoring/alerts", false)]
+    [InlineData("/api/calls", false)]
+    [InlineData("/healthz", false)]
+    public void ProbeAndScrapePathsAreNotTraced(string path, bool untraced)
+    {
+        var paths = new UntracedPaths(["/health", "/alive", "/metrics", "/monitoring/metrics"]);
+
+        Assert.Equal(untraced, paths.Contains(path));
+    }
+
+    [Fact]
+    public void ChildrenOfAnUnrecordedLocalParentAreDroppedWhateverTheSampler()
+    {
+        var sampler = new UnrecordedParentSampler(new AlwaysOnSampler());
+        var parent = new ActivityContext(TraceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.None, isRemote: false);
+
+        var decision = sampler.ShouldSample(new SamplingParameters(parent, TraceId, "SELECT", ActivityKind.Client)).Decision;
+
+        Assert.Equal(SamplingDecision.Drop, decision);
+    }
+
+    [Theory]
+    [InlineData(true, ActivityTraceFlags.None)]
+    [InlineData(false, ActivityTraceFlags.Recorded)]
+    public void RemoteOrRecordedParentsAndRootsAreLeftToTheConfiguredSampler(bool remote, ActivityTraceFlags flags)
+    {
+        var sampler = new UnrecordedParentSampler(new AlwaysOnSampler());
+        var parent = new ActivityContext(TraceId, ActivitySpanId.CreateRandom(), flags, isRemote: remote);
+
+        Assert.Equal(SamplingDecision.RecordAndSample, sampler.ShouldSample(new SamplingParameters(parent, TraceId, "GET", ActivityKind.Server)).Decision);
+        Assert.Equal(SamplingDecision.RecordAndSample, sampler.ShouldSample(new SamplingParameters(default, TraceId, "GET", ActivityKind.Server)).Decision);
+    }
+}
