@@ -1,4 +1,8 @@
+using VoiceHive.Orchestrator.Alerts;
+using VoiceHive.Orchestrator.Calls;
 using VoiceHive.Orchestrator.Infrastructure;
+using VoiceHive.Orchestrator.Pms;
+using VoiceHive.Orchestrator.Sla;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -12,6 +16,14 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 
 app.MapDefaultEndpoints();
+app.MapOpenApi();
+app.MapCallsApi();
+app.MapAlertsApi();
+app.MapSlaApi();
+if (app.Environment.IsDevelopment() && app.Services.UsesPmsSimulator())
+{
+    app.MapPmsSimulatorApi();
+}
 
 app.Run();
 

@@ -1,3 +1,9 @@
+using VoiceHive.Orchestrator.Alerts;
+using VoiceHive.Orchestrator.Calls;
+using VoiceHive.Orchestrator.Pms;
+using VoiceHive.Orchestrator.Sla;
+using VoiceHive.ServiceDefaults.Http;
+
 namespace VoiceHive.Orchestrator.Infrastructure;
 
 internal static class Extensions
@@ -11,6 +17,61 @@ internal static class Extensions
             DatabaseConnectionName,
             npgsql => npgsql.MigrationsHistoryTable(OrchestratorDbContext.MigrationsHistoryTable));
         builder.AddRedisClient(RedisConnectionName);
+
+        var services = builder.Services;
+        var development = builder.Environment.IsDevelopment();
+        services.AddOptions<CallsOptions>()
+            .BindConfiguration(CallsOptions.Section)
+            .PostConfigure(options =>
+            {
+                if (development && string.IsNullOrEmpty(options.CallerHashKey))
+                {
+                    options.CallerHashKey = "development-only-caller-hash-key";
+                }
+            })
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<PmsOptions>().BindConfiguration(PmsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SlaOptions>().Configure<IConfiguration>(SlaOptions.Bind).ValidateDataAnnotations().ValidateOnStart();
+        var webhook = services.AddOptions<AlertWebhookOptions>()
+            .BindConfiguration(AlertWebhookOptions.Section)
+            .Configure<IConfiguration>((options, configuration) => options.Token ??= configuration["ALERT_WEBHOOK_TOKEN"]);
+        if (!development)
+        {
+            webhook.Validate(options => !string.IsNullOrWhiteSpace(options.Token),
+                "ALERT_WEBHOOK_TOKEN is not set: outside Development the alert webhook needs a bearer token, and the service does not start without one.")
+                .ValidateOnStart();
+        }
+
+        services.AddSingleton<OrchestratorMetrics>();
+        services.AddSingleton<CallerPrivacy>();
+        services.AddSingleton<ActiveCallStore>();
+        services.AddSingleton<IIntentClassifier, RuleBasedIntentClassifier>();
+        services.AddSingleton<PmsClient>();
+        services.AddSingleton<Conversation>();
+        services.AddSingleton<AlertStore>();
+        services.AddSingleton<SlaReporter>();
+        services.AddPropertyManagementSystem(builder.Configuration);
+
+        services.AddExceptionHandler<DependencyFailureHandler>();
+        services.AddOpenApi();
         return builder;
     }
+
+    /// <summary>A real PMS over HTTP when <c>services:pms</c> is configured, the simulator otherwise.</summary>
+    private static void AddPropertyManagementSystem(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (new ServiceEndpointResolver(configuration).IsConfigured("pms"))
+        {
+            services.AddHttpClient<IPropertyManagementSystem, HttpPropertyManagementSystem>(client =>
+                client.BaseAddress = new Uri(HttpPropertyManagementSystem.BaseAddress + "/"));
+        }
+        else
+        {
+            services.AddSingleton<PmsSimulatorSettings>();
+            services.AddSingleton<IPropertyManagementSystem, SimulatedPropertyManagementSystem>();
+        }
+    }
+
+    public static bool UsesPmsSimulator(this IServiceProvider services) => services.GetService<PmsSimulatorSettings>() is not null;
 }

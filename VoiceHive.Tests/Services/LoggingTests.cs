@@ -12,7 +12,12 @@ public sealed class LoggingTests(SharedServers servers)
     public async Task OutsideDevelopmentTheConsoleWritesJsonLinesWithScopes()
     {
         await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
-            new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });
+            new Dictionary<string, string?>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["ALERT_WEBHOOK_TOKEN"] = "a-webhook-token",
+                ["Calls:CallerHashKey"] = "a-production-key-of-some-length",
+            });
 
         var console = app.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue;
         var json = app.Services.GetRequiredService<IOptionsMonitor<JsonConsoleFormatterOptions>>().CurrentValue;

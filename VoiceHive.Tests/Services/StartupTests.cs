@@ -34,6 +34,18 @@ public sealed class StartupTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task OutsideDevelopmentTheOrchestratorRefusesToStartWithoutAWebhookToken()
+    {
+        await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
+            new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Calls:CallerHashKey"] = "a-production-key-of-some-length" });
+
+        var exception = Record.Exception(() => app.CreateClient());
+
+        Assert.NotNull(exception);
+        Assert.Contains("ALERT_WEBHOOK_TOKEN", string.Join(" | ", Flatten(exception).Select(e => e.Message)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReplicasStartingTogetherApplyEachMigrationOnce()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
@@ -51,9 +63,16 @@ public sealed class StartupTests(SharedServers servers)
 
             await using var connection = new NpgsqlConnection(database);
             await connection.OpenAsync(cancellationToken);
-            Assert.Equal(1L, await ScalarAsync(connection, """SELECT count(*) FROM "__orchestrator_migrations" """));
-            Assert.Equal(1L, await ScalarAsync(connection, """SELECT count(*) FROM "__worker_migrations" """));
-            Assert.Equal(0L, await ScalarAsync(connection, "SELECT count(*) FROM hotels"));
+            using var orchestratorScope = replicas[0].Services.CreateScope();
+            using var workerScope = replicas[2].Services.CreateScope();
+            var orchestratorMigrations = orchestratorScope.ServiceProvider
+                .GetRequiredService<orchestrator::VoiceHive.Orchestrator.Infrastructure.OrchestratorDbContext>().Database.GetMigrations().Count();
+            var workerMigrations = workerScope.ServiceProvider
+                .GetRequiredService<worker::VoiceHive.Worker.Infrastructure.WorkerDbContext>().Database.GetMigrations().Count();
+            // Each migration once: as many rows as migrations, no two alike (the history's primary key).
+            Assert.Equal(orchestratorMigrations, await ScalarAsync(connection, """SELECT count(*) FROM "__orchestrator_migrations" """));
+            Assert.Equal(workerMigrations, await ScalarAsync(connection, """SELECT count(*) FROM "__worker_migrations" """));
+            Assert.Equal(4L, await ScalarAsync(connection, "SELECT count(*) FROM hotels"));
             Assert.Equal(0L, await ScalarAsync(connection, "SELECT count(*) FROM processed_events"));
         }
         finally

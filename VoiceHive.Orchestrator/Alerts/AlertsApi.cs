@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using VoiceHive.Orchestrator.Infrastructure;
+
+namespace VoiceHive.Orchestrator.Alerts;
+
+/// <summary>
+/// Alertmanager's webhook receiver (<c>POST /monitoring/alerts/webhook</c>) and the list of alerts
+/// (<c>GET /monitoring/alerts</c>).
+/// </summary>
+public static partial class AlertsApi
+{
+    public const long MaxBodyBytes = 1024 * 1024;
+    private const int MaxLabels = 64;
+    private const int MaxLabelValueLength = 1024;
+    private const int MaxAnnotationValueLength = 16 * 1024;
+    private static readonly string[] Statuses = ["firing", "resolved"];
+
+    public static RouteGroupBuilder MapAlertsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/monitoring/alerts").WithTags("Alerts");
+        api.MapPost("/webhook", ReceiveAsync).WithName("AlertmanagerWebhook")
+            .WithSummary("Alertmanager webhook (version 4), authenticated with a bearer token")
+            .Accepts<AlertmanagerPayload>("application/json")
+            .DisableAntiforgery();
+        api.MapGet("/", ListAsync).WithName("ListAlerts").WithSummary("Active and recent alerts, with their incident timeline");
+        return api;
+    }
+
+    public static async Task<Results<Ok<WebhookResult>, ProblemHttpResult>> ReceiveAsync(
+        HttpContext context, AlertStore store, OrchestratorMetrics metrics, IOptions<AlertWebhookOptions> options, ILogger<AlertStore> logger)
+    {
+        if (!BearerToken.Matches(context.Request.Headers.Authorization.ToString(), options.Value.Token))
+        {
+            return Problems.UnauthorizedProblem();
+        }
+
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            return Problems.TooLargeProblem(MaxBodyBytes);
+        }
+
+        var body = await ReadBodyAsync(context.Request.Body, context.RequestAborted);
+        if (body is null)
+        {
+            return Problems.TooLargeProblem(MaxBodyBytes);
+        }
+
+        AlertmanagerPayload? payload;
+        try
+        {
+            payload = JsonSerializer.Deserialize(body, AlertmanagerJsonContext.Default.AlertmanagerPayload);
+        }
+        catch (JsonException exception)
+        {
+            metrics.Error("webhook", "invalid_json");
+            return Problems.InvalidPayloadProblem($"The body is not valid JSON for Alertmanager's webhook: {Describe(exception)}");
+        }
+
+        if (Validate(payload, out var alerts) is { } error)
+        {
+            metrics.Error("webhook", "invalid_payload");
+            return Problems.InvalidPayloadProblem(error);
+        }
+
+        var changed = await store.StoreAsync(alerts, Activity.Current?.Id, context.RequestAborted);
+        foreach (var alert in changed)
+        {
+            metrics.AlertReceived(alert.AlertName, alert.Severity, alert.Status);
+            AlertsLog.Stored(logger, alert.AlertName, alert.Status, alert.Severity, alert.HotelId ?? "-", alert.Fingerprint);
+        }
+
+        return TypedResults.Ok(new WebhookResult(alerts.Count, changed.Count, alerts.Count - changed.Count));
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<AlertDto>>, ValidationProblem>> ListAsync(
+        AlertStore store, string? status, string? severity, string? hotel, int? limit, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (status is not null && !Statuses.Contains(status))
+        {
+            errors["status"] = ["firing or resolved"];
+        }
+
+        if (limit is < 1 or > 1000)
+        {
+            errors["limit"] = ["from 1 to 1000"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.ValidationFailed(errors);
+        }
+
+        return TypedResults.Ok(await store.ListAsync(status, severity, hotel, limit ?? 100, cancellationToken));
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(Stream body, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static string? Validate(AlertmanagerPayload? payload, out List<ValidAlert> alerts)
+    {
+        alerts = [];
+        if (payload is null)
+        {
+            return "The body is empty or null.";
+        }
+
+        if (payload.Version != "4")
+        {
+            return "Only version 4 of the webhook payload is accepted.";
+        }
+
+        if (payload.Alerts is not { Count: > 0 })
+        {
+            return "'alerts' must be a non-empty array.";
+        }
+
+        for (var i = 0; i < payload.Alerts.Count; i++)
+        {
+            var alert = payload.Alerts[i];
+            var where = $"alerts[{i}]";
+            if (alert is null)
+            {
+                return $"{where} is null.";
+            }
+
+            if (alert.Status is null || !Statuses.Contains(alert.Status))
+            {
+                return $"{where}.status must be firing or resolved.";
+            }
+
+            if (string.IsNullOrWhiteSpace(alert.Fingerprint) || alert.Fingerprint.Length > 64)
+            {
+                return $"{where}.fingerprint is required (at most 64 characters).";
+            }
+
+            if (alert.StartsAt is null)
+            {
+                return $"{where}.startsAt is required.";
+            }
+
+            var labels = alert.Labels ?? [];
+            var annotations = alert.Annotations ?? [];
+            if (!labels.TryGetValue("alertname", out var alertName) || string.IsNullOrWhiteSpace(alertName))
+            {
+                return $"{where}.labels.alertname is required.";
+            }
+
+            if (labels.Count > MaxLabels || annotations.Count > MaxLabels)
+            {
+                return $"{where} has more than {MaxLabels} labels or annotations.";
+            }
+
+            if (labels.Any(l => l.Key.Length > 128 || l.Value is null || l.Value.Length > MaxLabelValueLength)
+                || annotations.Any(a => a.Key.Length > 128 || a.Value is null || a.Value.Length > MaxAnnotationValueLength))
+            {
+                return $"{where} has a label or annotation that is missing or too long.";
+            }
+
+            // Alertmanager sends 0001-01-01 for "not ended".
+            var endsAt = alert.EndsAt is { Year: > 1 } ends ? ends : (DateTimeOffset?)null;
+            alerts.Add(new ValidAlert(
+                alert.Fingerprint,
+                alert.Status,
+                Truncate(alertName, 200),
+                Truncate(labels.GetValueOrDefault("severity") ?? "none", 32),
+                labels.GetValueOrDefault("hotel_id") is { Length: > 0 and <= 64 } hotel ? hotel : null,
+                alert.StartsAt.Value,
+                endsAt,
+                alert.GeneratorUrl is { Length: <= 2048 } url ? url : null,
+                labels,
+                annotations));
+        }
+
+        return null;
+    }
+
+    private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
+
+    private static string Describe(JsonException exception) =>
+        exception.Path is { Length: > 0 } path ? $"at {path} (line {exception.LineNumber}, byte {exception.BytePositionInLine})" : "unreadable JSON";
+}
+
+/// <summary>Section <c>AlertWebhook</c>; <c>ALERT_WEBHOOK_TOKEN</c> sets the token.</summary>
+public sealed class AlertWebhookOptions
+{
+    public const string Section = "AlertWebhook";
+
+    public string? Token { get; set; }
+}
+
+internal static partial class AlertsLog
+{
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information,
+        Message = "Alert {AlertName} {Status} (severity {Severity}, hotel {HotelId}, fingerprint {Fingerprint}) stored")]
+    public static partial void Stored(ILogger logger, string alertName, string status, string severity, string hotelId, string fingerprint);
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace VoiceHive.Orchestrator.Infrastructure;
+
+/// <summary>
+/// The orchestrator's business metrics. The first four instruments are the ones the VoiceHive
+/// guide's alert rules query (<c>voicehive_call_success_total</c>, <c>voicehive_call_failures_total</c>,
+/// <c>voicehive_pms_response_seconds</c>, <c>voicehive_errors_total</c>); their names and labels are a
+/// contract. Labels are low-cardinality: never a phone number, call id or free text.
+/// </summary>
+public sealed class OrchestratorMetrics
+{
+    public const string MeterName = "voicehive.orchestrator";
+
+    private readonly Counter<long> _callSuccess;
+    private readonly Counter<long> _callFailures;
+    private readonly Histogram<double> _pmsResponse;
+    private readonly Counter<long> _errors;
+    private readonly UpDownCounter<long> _activeCalls;
+    private readonly Histogram<double> _callDuration;
+    private readonly Counter<long> _turns;
+    private readonly Counter<long> _alertsReceived;
+
+    public OrchestratorMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _callSuccess = meter.CreateCounter<long>("voicehive.call.success", "{call}",
+            "Calls the system handled as the caller needed, by outcome (resolved, transferred, abandoned).");
+        _callFailures = meter.CreateCounter<long>("voicehive.call.failures", "{call}",
+            "Calls the system let down, by reason (dropped, system_error, pms_unavailable).");
+        _pmsResponse = meter.CreateHistogram("voicehive.pms.response", "s",
+            "Time the property-management system took to answer, by operation and outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10] });
+        _errors = meter.CreateCounter<long>("voicehive.errors", "{error}",
+            "Errors by the component they happened in and their type.");
+        _activeCalls = meter.CreateUpDownCounter<long>("voicehive.calls.active", "{call}",
+            "Calls in progress that this replica started or ended (sum over replicas).");
+        _callDuration = meter.CreateHistogram("voicehive.call.duration", "s", "Duration of ended calls.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [10, 30, 60, 120, 180, 300, 600, 1200, 1800] });
+        _turns = meter.CreateCounter<long>("voicehive.call.turns", "{turn}", "Caller utterances handled, by detected intent.");
+        _alertsReceived = meter.CreateCounter<long>("voicehive.alerts.received", "{alert}",
+            "Alert notifications received from Alertmanager, by alert name, severity and status, after de-duplication.");
+    }
+
+    public void CallStarted(string hotelId) => _activeCalls.Add(1, new KeyValuePair<string, object?>("hotel_id", hotelId));
+
+    public void CallEnded(string hotelId, CallResult result, TimeSpan duration)
+    {
+        var hotel = new KeyValuePair<string, object?>("hotel_id", hotelId);
+        _activeCalls.Add(-1, hotel);
+        _callDuration.Record(duration.TotalSeconds, hotel);
+        if (result.Succeeded)
+        {
+            _callSuccess.Add(1, hotel, new KeyValuePair<string, object?>("outcome", result.Outcome));
+        }
+        else
+        {
+            _callFailures.Add(1, hotel, new KeyValuePair<string, object?>("reason", result.FailureReason));
+        }
+    }
+
+    public void TurnHandled(string hotelId, string intent) =>
+        _turns.Add(1, new KeyValuePair<string, object?>("hotel_id", hotelId), new KeyValuePair<string, object?>("intent", intent));
+
+    public void PmsResponded(string hotelId, string operation, string outcome, TimeSpan elapsed)
+    {
+        var tags = new TagList
+        {
+            { "hotel_id", hotelId },
+            { "operation", operation },
+            { "outcome", outcome },
+        };
+        _pmsResponse.Record(elapsed.TotalSeconds, tags);
+    }
+
+    public void Error(string component, string errorType) =>
+        _errors.Add(1, new KeyValuePair<string, object?>("component", component), new KeyValuePair<string, object?>("error_type", errorType));
+
+    public void AlertReceived(string alertName, string severity, string status)
+    {
+        var tags = new TagList
+        {
+            { "alertname", alertName },
+            { "severity", severity },
+            { "status", status },
+        };
+        _alertsReceived.Add(1, tags);
+    }
+}
+
+/// <summary>How a call ended for the SLA: a success with its outcome, or a failure with its reason.</summary>
+public sealed record CallResult(bool Succeeded, string? Outcome, string? FailureReason)
+{
+    public static CallResult Success(string outcome) => new(true, outcome, null);
+
+    public static CallResult Failure(string reason) => new(false, null, reason);
+}

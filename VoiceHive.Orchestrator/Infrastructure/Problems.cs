@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace VoiceHive.Orchestrator.Infrastructure;
+
+/// <summary>The stable <c>type</c> URIs of every problem+json the orchestrator answers, and helpers to build them.</summary>
+internal static class Problems
+{
+    private const string Base = "https://voicehive.dev/problems/";
+
+    public const string Validation = Base + "validation";
+    public const string NotFound = Base + "not-found";
+    public const string Conflict = Base + "conflict";
+    public const string Unauthorized = Base + "unauthorized";
+    public const string PayloadTooLarge = Base + "payload-too-large";
+    public const string InvalidPayload = Base + "invalid-payload";
+    public const string DependencyUnavailable = Base + "dependency-unavailable";
+    public const string Internal = Base + "internal";
+
+    public static ValidationProblem ValidationFailed(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.", type: Validation);
+
+    public static ProblemHttpResult NotFoundProblem(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: NotFound);
+
+    public static ProblemHttpResult ConflictProblem(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: Conflict);
+
+    public static ProblemHttpResult UnauthorizedProblem() =>
+        TypedResults.Problem("A valid bearer token is required.", statusCode: StatusCodes.Status401Unauthorized,
+            title: "Unauthorized", type: Unauthorized);
+
+    public static ProblemHttpResult InvalidPayloadProblem(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid payload", type: InvalidPayload);
+
+    public static ProblemHttpResult TooLargeProblem(long limit) =>
+        TypedResults.Problem($"The body exceeds {limit} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge,
+            title: "Payload too large", type: PayloadTooLarge);
+}

@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace VoiceHive.Orchestrator.Pms;
+
+/// <summary>Section <c>Pms</c>.</summary>
+public sealed class PmsOptions
+{
+    public const string Section = "Pms";
+
+    /// <summary>How long a caller waits for the PMS within one turn before hearing the fallback.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>The simulator's admin endpoint token (Development only); the endpoint refuses every request without one.</summary>
+    public string? SimulatorAdminToken { get; set; }
+}

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace VoiceHive.Orchestrator.Pms;
+
+/// <summary>
+/// A PMS for development and tests, used when no real one is configured. Its data is deterministic
+/// per hotel (the same hotel always has the same reservations and rooms); its latency and failure rate
+/// follow <see cref="PmsSimulatorSettings"/>, which the Development-only admin endpoint changes at
+/// runtime so that every alert path can be exercised on demand.
+/// </summary>
+public sealed class SimulatedPropertyManagementSystem(PmsSimulatorSettings settings, TimeProvider timeProvider) : IPropertyManagementSystem
+{
+    private static readonly (string Type, int Rooms, decimal Rate)[] RoomTypes = [("standard", 40, 129m), ("deluxe", 20, 189m), ("suite", 6, 349m)];
+    private static readonly DateOnly Epoch = new(2026, 1, 1);
+
+    public async Task<Reservation?> FindReservationAsync(string hotelId, string confirmationCode, CancellationToken cancellationToken)
+    {
+        await BehaveAsync(hotelId, cancellationToken);
+        var prefix = CodePrefix(hotelId);
+        if (!confirmationCode.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)
+            || !int.TryParse(confirmationCode.AsSpan(prefix.Length), out var number) || number is < 1000 or >= 1000 + ReservationsPerHotel)
+        {
+            return null;
+        }
+
+        var seed = Seed(hotelId, number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var arrival = Epoch.AddDays((int)(seed % 400));
+        var nights = 1 + (int)(seed / 400 % 6);
+        var room = RoomTypes[(int)(seed / 2400 % (ulong)RoomTypes.Length)].Type;
+        return new Reservation(prefix + number.ToString(System.Globalization.CultureInfo.InvariantCulture), arrival, arrival.AddDays(nights), room, "confirmed");
+    }
+
+    public async Task<IReadOnlyList<RoomAvailability>> GetAvailabilityAsync(string hotelId, DateOnly night, CancellationToken cancellationToken)
+    {
+        await BehaveAsync(hotelId, cancellationToken);
+        return RoomTypes
+            .Select(room => new RoomAvailability(room.Type,
+                (int)(Seed(hotelId, room.Type + night.DayNumber.ToString(System.Globalization.CultureInfo.InvariantCulture)) % (ulong)(room.Rooms + 1)),
+                room.Rate, "EUR"))
+            .ToList();
+    }
+
+    public const int ReservationsPerHotel = 500;
+
+    /// <summary>The confirmation-code prefix of a hotel: the first two letters of its id, upper case (<c>grand-plaza</c> → <c>GR</c>).</summary>
+    public static string CodePrefix(string hotelId)
+    {
+        var letters = hotelId.Where(char.IsAsciiLetter).Take(2).Select(char.ToUpperInvariant).ToArray();
+        return letters.Length == 2 ? new string(letters) : "VH";
+    }
+
+    private async Task BehaveAsync(string hotelId, CancellationToken cancellationToken)
+    {
+        var profile = settings.For(hotelId);
+        var latency = profile.SampleLatency(Random.Shared);
+        if (latency > TimeSpan.Zero)
+        {
+            await Task.Delay(latency, timeProvider, cancellationToken);
+        }
+
+        if (profile.FailureRate > 0 && Random.Shared.NextDouble() < profile.FailureRate)
+        {
+            throw new PmsUnavailableException("simulated", "The simulated PMS failed as configured.");
+        }
+    }
+
+    private static ulong Seed(string hotelId, string key) =>
+        BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(hotelId + "/" + key)), 0);
+}
+
+/// <summary>How the simulator behaves: one profile for every hotel, and per-hotel overrides.</summary>
+public sealed class PmsSimulatorSettings
+{
+    private readonly ConcurrentDictionary<string, SimulatorProfile> _hotels = new(StringComparer.Ordinal);
+
+    public SimulatorProfile Default { get; private set; } = SimulatorProfile.Normal;
+
+    public IReadOnlyDictionary<string, SimulatorProfile> Hotels => _hotels;
+
+    public SimulatorProfile For(string hotelId) => _hotels.TryGetValue(hotelId, out var profile) ? profile : Default;
+
+    public void Set(string? hotelId, SimulatorProfile profile)
+    {
+        if (hotelId is null)
+        {
+            Default = profile;
+        }
+        else
+        {
+            _hotels[hotelId] = profile;
+        }
+    }
+
+    public void Reset()
+    {
+        Default = SimulatorProfile.Normal;
+        _hotels.Clear();
+    }
+}
+
+/// <summary>
+/// Latency as a log-normal distribution given by its median and 95th percentile, and the share of
+/// requests that fail.
+/// </summary>
+public sealed record SimulatorProfile(double LatencyMedianMs, double LatencyP95Ms, double FailureRate)
+{
+    public static readonly SimulatorProfile Normal = new(120, 400, 0);
+
+    public TimeSpan SampleLatency(Random random)
+    {
+        if (LatencyMedianMs <= 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var sigma = LatencyP95Ms > LatencyMedianMs ? Math.Log(LatencyP95Ms / LatencyMedianMs) / 1.645 : 0;
+        // Box-Muller: a standard normal sample from two uniform ones.
+        var normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        return TimeSpan.FromMilliseconds(LatencyMedianMs * Math.Exp(sigma * normal));
+    }
+}
