@@ -15,14 +15,19 @@ public static partial class CallsApi
     public static RouteGroupBuilder MapCallsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/calls").WithTags("Calls");
-        api.MapPost("/", StartCallAsync).WithName("StartCall").WithSummary("Start a call on a hotel's line");
-        api.MapPost("/{id:guid}/turns", TakeTurnAsync).WithName("TakeTurn").WithSummary("Handle one caller utterance");
-        api.MapPost("/{id:guid}/end", EndCallAsync).WithName("EndCall").WithSummary("End a call with its outcome");
-        api.MapGet("/{id:guid}", GetCallAsync).WithName("GetCall").WithSummary("A call's record and transcript");
+        api.MapPost("/", StartCallAsync).WithName("StartCall").WithSummary("Start a call on a hotel's line")
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        api.MapPost("/{id:guid}/turns", TakeTurnAsync).WithName("TakeTurn").WithSummary("Handle one caller utterance")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/{id:guid}/end", EndCallAsync).WithName("EndCall").WithSummary("End a call with its outcome")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapGet("/{id:guid}", GetCallAsync).WithName("GetCall").WithSummary("A call's record and transcript")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return api;
     }
 
-    public static async Task<Results<Created<CallDto>, ValidationProblem>> StartCallAsync(StartCallRequest request, [AsParameters] CallServices services)
+    public static async Task<Results<Created<CallDto>, ValidationProblem, ProblemHttpResult>> StartCallAsync(StartCallRequest request, [AsParameters] CallServices services)
     {
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.HotelId) || !HotelId().IsMatch(request.HotelId))
@@ -47,7 +52,7 @@ public static partial class CallsApi
 
         if (!await services.Db.Hotels.AnyAsync(h => h.Id == request.HotelId, services.Cancellation))
         {
-            return Problems.ValidationFailed(new Dictionary<string, string[]> { ["hotelId"] = [$"No hotel '{request.HotelId}' is served by VoiceHive."] });
+            return Problems.UnprocessableProblem(new Dictionary<string, string[]> { ["hotelId"] = [$"No hotel '{request.HotelId}' is served by VoiceHive."] });
         }
 
         var call = new Call
@@ -77,7 +82,7 @@ public static partial class CallsApi
         return TypedResults.Created($"/api/calls/{call.Id}", call.AsDto());
     }
 
-    public static async Task<Results<Ok<TurnResponse>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ProblemHttpResult>> TakeTurnAsync(
+    public static async Task<Results<Ok<TurnResponse>, ValidationProblem, ProblemHttpResult>> TakeTurnAsync(
         Guid id, TurnRequest request, [AsParameters] CallServices services)
     {
         if (string.IsNullOrWhiteSpace(request.Utterance) || request.Utterance.Length > MaxUtteranceLength)
@@ -146,7 +151,7 @@ public static partial class CallsApi
         return TypedResults.Ok(new TurnResponse(id, sequence, detected.Intent, answer.Reply, answer.TransferToFrontDesk));
     }
 
-    public static async Task<Results<Ok<CallDto>, ValidationProblem, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> EndCallAsync(
+    public static async Task<Results<Ok<CallDto>, ValidationProblem, ProblemHttpResult>> EndCallAsync(
         Guid id, EndCallRequest request, [AsParameters] CallServices services)
     {
         if (request.Outcome is null || !CallOutcomes.Reported.Contains(request.Outcome))
@@ -202,7 +207,7 @@ public static partial class CallsApi
         return TypedResults.Ok(call.AsDto());
     }
 
-    public static async Task<Results<Ok<CallDto>, NotFound<ProblemDetails>>> GetCallAsync(Guid id, [AsParameters] CallServices services)
+    public static async Task<Results<Ok<CallDto>, ProblemHttpResult>> GetCallAsync(Guid id, [AsParameters] CallServices services)
     {
         var call = await services.Db.Calls.AsNoTracking().Include(c => c.Turns).SingleOrDefaultAsync(c => c.Id == id, services.Cancellation);
         return call is null ? NotFound(id) : TypedResults.Ok(call.AsDto(withTranscript: true));
@@ -260,21 +265,9 @@ public static partial class CallsApi
         }
     }
 
-    private static NotFound<ProblemDetails> NotFound(Guid id) => TypedResults.NotFound(new ProblemDetails
-    {
-        Status = StatusCodes.Status404NotFound,
-        Title = "Not found",
-        Type = Problems.NotFound,
-        Detail = $"There is no call {id}.",
-    });
+    private static ProblemHttpResult NotFound(Guid id) => Problems.NotFoundProblem($"There is no call {id}.");
 
-    private static Conflict<ProblemDetails> Ended(Guid id) => TypedResults.Conflict(new ProblemDetails
-    {
-        Status = StatusCodes.Status409Conflict,
-        Title = "Call ended",
-        Type = Problems.Conflict,
-        Detail = $"Call {id} has ended.",
-    });
+    private static ProblemHttpResult Ended(Guid id) => Problems.ConflictProblem($"Call {id} has ended.");
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex HotelId();

@@ -19,6 +19,15 @@ internal static class Problems
     public static ValidationProblem ValidationFailed(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.", type: Validation);
 
+    /// <summary>422: the request is well formed, but names something that does not exist (an unknown hotel).</summary>
+    public static ProblemHttpResult UnprocessableProblem(IDictionary<string, string[]> errors) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors)
+        {
+            Status = StatusCodes.Status422UnprocessableEntity,
+            Title = "The request refers to something that does not exist.",
+            Type = Validation,
+        });
+
     public static ProblemHttpResult NotFoundProblem(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: NotFound);
 
