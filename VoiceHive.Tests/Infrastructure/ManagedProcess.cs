@@ -18,6 +18,7 @@ internal sealed partial class ManagedProcess : IAsyncDisposable
     private static readonly ConcurrentDictionary<int, Process> Running = new();
     private readonly Process _process;
     private readonly StreamWriter _log;
+    private bool _disposed;
 
     static ManagedProcess()
     {
@@ -135,9 +136,18 @@ internal sealed partial class ManagedProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         await StopAsync();
         _process.Dispose();
-        await _log.DisposeAsync();
+        lock (_log)
+        {
+            _log.Dispose();
+        }
     }
 
     private static void Write(StreamWriter log, string? line)

@@ -83,20 +83,26 @@ public sealed class PostgresServer : IAsyncLifetime
     // Npgsql metrics that the services under test expose.
     private NpgsqlDataSource Admin => _admin ??= new NpgsqlDataSourceBuilder(AdminConnectionString) { Name = "test-harness" }.Build();
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the server (PostgreSQL's fast shutdown, SIGINT: it does not wait for clients).</summary>
+    public async Task StopAsync()
     {
         if (_admin is not null)
         {
             await _admin.DisposeAsync();
+            _admin = null;
         }
 
         if (_process is not null)
         {
-            // SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to disconnect.
             await _process.StopAsync(ManagedProcess.SigInt);
             await _process.DisposeAsync();
+            _process = null;
         }
+    }
 
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         TryDelete(_directory);
     }
 

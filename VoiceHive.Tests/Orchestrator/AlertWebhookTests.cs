@@ -1,0 +1,287 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.Tests.Orchestrator;
+
+public sealed class AlertWebhookTests(SharedServers servers)
+{
+    private const string Token = "test-webhook-token";
+    private static readonly Dictionary<string, string?> WithToken = new() { ["ALERT_WEBHOOK_TOKEN"] = Token };
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer wrong-token")]
+    [InlineData("Basic dGVzdDp0ZXN0")]
+    [InlineData("Bearer ")]
+    public async Task AMissingOrWrongTokenIsUnauthorized(string? authorization)
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/monitoring/alerts/webhook") { Content = Json(Payload("firing")) };
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+
+        using var response = await client.SendAsync(request, Cancellation);
+
+        await response.ProblemAsync(401);
+    }
+
+    [Fact]
+    public async Task WithoutAConfiguredTokenEveryDeliveryIsRefused()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers);
+        using var client = Authorized(app.CreateClient());
+
+        using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing")), Cancellation);
+
+        await response.ProblemAsync(401);
+    }
+
+    [Fact]
+    public async Task TheSameDeliveryFiveTimesIsStoredOnce()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, WithToken);
+        using var client = Authorized(app.CreateClient());
+        var body = Payload("firing");
+
+        var results = new List<JsonElement>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(body), Cancellation);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            results.Add(await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation));
+        }
+
+        Assert.Equal([1, 0, 0, 0, 0], results.Select(r => r.GetProperty("stored").GetInt32()));
+        Assert.Equal(1L, await ScalarAsync(database, "SELECT count(*) FROM alerts"));
+        Assert.Equal(1L, await ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE type = 'alert.firing'"));
+    }
+
+    [Fact]
+    public async Task AResolvedNotificationClosesTheFiringAlertOnce()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, WithToken);
+        using var client = Authorized(app.CreateClient());
+
+        await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing")), Cancellation);
+        await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("resolved")), Cancellation);
+        await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("resolved")), Cancellation);
+        await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing")), Cancellation);
+        var alerts = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts", Cancellation);
+
+        var alert = Assert.Single(alerts.EnumerateArray());
+        Assert.Equal("resolved", alert.GetProperty("status").GetString());
+        Assert.Equal("PMSResponseTimeSlow", alert.GetProperty("alertName").GetString());
+        Assert.Equal("grand-plaza", alert.GetProperty("hotelId").GetString());
+        Assert.Equal("warning", alert.GetProperty("severity").GetString());
+        Assert.Equal("95th percentile PMS response time is 3.2s", alert.GetProperty("annotations").GetProperty("description").GetString());
+        Assert.Equal(["received", "resolved"], alert.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("event").GetString()));
+        Assert.Equal(2L, await ScalarAsync(database, "SELECT count(*) FROM outbox_messages"));
+    }
+
+    [Fact]
+    public async Task TheListFiltersByStatusSeverityAndHotel()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
+        using var client = Authorized(app.CreateClient());
+        await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing", fingerprint: "a1", hotel: "grand-plaza", severity: "warning")), Cancellation);
+        await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing", fingerprint: "b2", hotel: "harbor-view", severity: "critical")), Cancellation);
+        await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("resolved", fingerprint: "a1", hotel: "grand-plaza", severity: "warning")), Cancellation);
+
+        async Task<string[]> Fingerprints(string query) =>
+            (await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts" + query, Cancellation)).EnumerateArray()
+                .Select(a => a.GetProperty("fingerprint").GetString()!).Order().ToArray();
+
+        Assert.Equal(["a1", "b2"], await Fingerprints(""));
+        Assert.Equal(["b2"], await Fingerprints("?status=firing"));
+        Assert.Equal(["a1"], await Fingerprints("?status=resolved"));
+        Assert.Equal(["b2"], await Fingerprints("?severity=critical"));
+        Assert.Equal(["a1"], await Fingerprints("?hotel=grand-plaza"));
+        await (await client.GetAsync("/monitoring/alerts?status=sleeping", Cancellation)).ProblemAsync(400);
+        await (await client.GetAsync("/monitoring/alerts?limit=0", Cancellation)).ProblemAsync(400);
+    }
+
+    [Fact]
+    public async Task AnOversizedBodyIs413()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
+        using var client = Authorized(app.CreateClient());
+        var huge = Payload("firing").Replace("\"summary\":\"PMS response time is slow\"", $"\"summary\":\"{new string('x', 1_100_000)}\"", StringComparison.Ordinal);
+
+        using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(huge), Cancellation);
+
+        await response.ProblemAsync(413);
+    }
+
+    [Fact]
+    public async Task HostileBodiesNeverCauseA5xxAndTheServiceStaysHealthy()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
+        using var client = Authorized(app.CreateClient());
+
+        var statuses = new List<(int Status, string Case)>();
+        foreach (var (name, body) in HostileBodies())
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await client.PostAsync("/monitoring/alerts/webhook", content, Cancellation);
+            statuses.Add(((int)response.StatusCode, name));
+        }
+
+        Assert.True(statuses.Count >= 300, $"only {statuses.Count} cases");
+        Assert.All(statuses, s => Assert.True(s.Status is 200 or 400 or 413, $"{s.Case}: {s.Status}"));
+        Assert.Contains(statuses, s => s.Status == 400);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health", Cancellation)).StatusCode);
+    }
+
+    [Fact]
+    public async Task WhenTheAlertCannotBeStoredAlertmanagerIsToldToRetry()
+    {
+        await using var postgres = new PostgresServer();
+        await postgres.InitializeAsync();
+        await using var app = OrchestratorApplication.For(await postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, WithToken);
+        using var client = Authorized(app.CreateClient());
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing", fingerprint: "before")), Cancellation)).StatusCode);
+
+        await postgres.StopAsync();
+        using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing", fingerprint: "during")), Cancellation);
+
+        await response.ProblemAsync(503);
+        Assert.True(response.Headers.RetryAfter is not null);
+    }
+
+    internal static string Payload(string status, string fingerprint = "5f3c1e2d9a7b4c60", string hotel = "grand-plaza", string severity = "warning")
+    {
+        var endsAt = status == "resolved" ? "2026-11-22T10:15:00Z" : "0001-01-01T00:00:00Z";
+        return JsonSerializer.Serialize(new
+        {
+            version = "4",
+            groupKey = "{}:{alertname=\"PMSResponseTimeSlow\"}",
+            truncatedAlerts = 0,
+            status,
+            receiver = "voicehive-webhook",
+            groupLabels = new { alertname = "PMSResponseTimeSlow" },
+            commonLabels = new { alertname = "PMSResponseTimeSlow", severity },
+            commonAnnotations = new { },
+            externalURL = "http://alertmanager:9093",
+            alerts = new[]
+            {
+                new
+                {
+                    status,
+                    labels = new Dictionary<string, string> { ["alertname"] = "PMSResponseTimeSlow", ["severity"] = severity, ["service"] = "voicehive-orchestrator", ["hotel_id"] = hotel },
+                    annotations = new Dictionary<string, string> { ["summary"] = "PMS response time is slow", ["description"] = "95th percentile PMS response time is 3.2s" },
+                    startsAt = "2026-11-22T10:00:00Z",
+                    endsAt,
+                    generatorURL = "http://prometheus:9090/graph",
+                    fingerprint,
+                },
+            },
+        });
+    }
+
+    internal static HttpClient Authorized(HttpClient client)
+    {
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    /// <summary>Generated malformed or hostile bodies: truncations, wrong types, huge strings, deep nesting, invalid UTF-8.</summary>
+    private static IEnumerable<(string Name, byte[] Body)> HostileBodies()
+    {
+        var valid = Payload("firing");
+        var bytes = Encoding.UTF8.GetBytes(valid);
+        for (var cut = 0; cut < bytes.Length; cut += Math.Max(1, bytes.Length / 120))
+        {
+            yield return ($"truncated at {cut}", bytes[..cut]);
+        }
+
+        string[] replacements = ["null", "0", "-1", "1e308", "true", "\"\"", "[]", "{}", "[null]", "\"x\"", "[{}]", "{\"a\":1}"];
+        string[] fields = ["version", "status", "alerts", "labels", "annotations", "startsAt", "endsAt", "fingerprint", "alertname", "groupLabels", "truncatedAlerts"];
+        foreach (var field in fields)
+        {
+            foreach (var replacement in replacements)
+            {
+                var node = System.Text.Json.Nodes.JsonNode.Parse(valid)!;
+                Replace(node, field, System.Text.Json.Nodes.JsonNode.Parse(replacement));
+                yield return ($"{field}={replacement}", Encoding.UTF8.GetBytes(node.ToJsonString()));
+            }
+        }
+
+        yield return ("deep nesting", Encoding.UTF8.GetBytes(new string('[', 10_000) + new string(']', 10_000)));
+        yield return ("deep object", Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("{\"a\":", 5_000)) + "1" + new string('}', 5_000)));
+        yield return ("invalid utf-8", [.. bytes[..40], 0xC3, 0x28, 0xFF, 0xFE, .. bytes[40..]]);
+        yield return ("lone surrogate escape", Encoding.UTF8.GetBytes(valid.Replace("PMS response time is slow", "\\ud800 broken", StringComparison.Ordinal)));
+        yield return ("huge label", Encoding.UTF8.GetBytes(valid.Replace("grand-plaza", new string('h', 200_000), StringComparison.Ordinal)));
+        yield return ("many alerts", Encoding.UTF8.GetBytes(valid.Replace("\"alerts\":[", "\"alerts\":[" + string.Concat(Enumerable.Repeat("{},", 10_000)), StringComparison.Ordinal)));
+        yield return ("empty", []);
+        yield return ("not json", "<xml/>"u8.ToArray());
+        yield return ("bom only", [0xEF, 0xBB, 0xBF]);
+        yield return ("nul bytes", new byte[1000]);
+        yield return ("number", "42"u8.ToArray());
+        yield return ("string", "\"alerts\""u8.ToArray());
+        var random = new Random(20261122);
+        for (var i = 0; i < 60; i++)
+        {
+            var mutated = (byte[])bytes.Clone();
+            for (var j = 0; j < 5; j++)
+            {
+                mutated[random.Next(mutated.Length)] = (byte)random.Next(256);
+            }
+
+            yield return ($"random mutation {i}", mutated);
+        }
+    }
+
+    private static void Replace(System.Text.Json.Nodes.JsonNode node, string field, System.Text.Json.Nodes.JsonNode? value)
+    {
+        switch (node)
+        {
+            case System.Text.Json.Nodes.JsonObject obj:
+                foreach (var key in obj.Select(p => p.Key).ToList())
+                {
+                    if (key == field)
+                    {
+                        obj[key] = value?.DeepClone();
+                    }
+                    else if (obj[key] is { } child)
+                    {
+                        Replace(child, field, value);
+                    }
+                }
+
+                break;
+            case System.Text.Json.Nodes.JsonArray array:
+                foreach (var child in array)
+                {
+                    if (child is not null)
+                    {
+                        Replace(child, field, value);
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private static async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Cancellation);
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(Cancellation), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
