@@ -94,7 +94,7 @@ public sealed class SlaReporter(NpgsqlDataSource dataSource, IOptions<SlaOptions
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            result[reader.IsDBNull(0) ? "" : reader.GetString(0)] = new PmsStats(reader.GetInt64(1), reader.GetInt64(2), reader.GetDouble(3));
+            result[reader.IsDBNull(0) ? "" : reader.GetString(0)] = new PmsStats(reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetDouble(3));
         }
 
         return result;
@@ -102,7 +102,7 @@ public sealed class SlaReporter(NpgsqlDataSource dataSource, IOptions<SlaOptions
 
     internal sealed record CallCounts(long Calls, long Failures);
 
-    internal sealed record PmsStats(long Requests, long Failures, double P95Seconds);
+    internal sealed record PmsStats(long Requests, long Failures, double? P95Seconds);
 }
 
 /// <summary>The thresholds, from <c>CALL_SUCCESS_RATE_THRESHOLD</c> (percent) and <c>PMS_RESPONSE_TIME_THRESHOLD</c> (seconds).</summary>
