@@ -1,0 +1,98 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.Tests.Orchestrator;
+
+/// <summary>
+/// A scripted call's whole telemetry stream (every trace, metric and log record exported over OTLP,
+/// and every log message with its state and scopes) holds neither the caller's number nor what they said.
+/// Runs alone for the same reason as <see cref="Services.OtlpExportTests"/>.
+/// </summary>
+[Collection(nameof(AloneCollection))]
+public sealed class PrivacyTests(SharedServers servers)
+{
+    private const string Number = "+447700900987";
+    private const string Utterance = "Hello, this is Margaret Thistlewood, is my booking GR1042 still fine";
+
+    [Fact]
+    public async Task NoCallerNumberOrUtteranceReachesLogsTracesOrMetrics()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync();
+        var logs = new CapturingLoggerProvider();
+        var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
+            new Dictionary<string, string?>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.HttpEndpoint.ToString(),
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["Logging:LogLevel:Default"] = "Debug",
+            });
+        var withLogs = app.WithWebHostBuilder(builder => builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(logs)));
+        string businessMetrics;
+        using (var client = withLogs.CreateClient())
+        {
+            var call = await client.StartCallAsync(number: Number);
+            await client.TurnAsync(call, Utterance);
+            await client.TurnAsync(call, "Margaret again, what time is check-out?");
+            await client.EndAsync(call, "resolved");
+            businessMetrics = await client.GetStringAsync("/monitoring/metrics", cancellationToken);
+        }
+
+        await withLogs.DisposeAsync();
+        await app.DisposeAsync();
+
+        var exported = receiver.Received.SelectMany(r => r.Body).ToArray();
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/traces"));
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/logs"));
+        Assert.NotEmpty(logs.Lines);
+        foreach (var secret in (string[])[Number, Number[1..], "7700900987", "Margaret", "Thistlewood", "what time is check-out"])
+        {
+            Assert.True(Encoding.UTF8.GetBytes(secret) is var bytes && exported.AsSpan().IndexOf(bytes) < 0, $"'{secret}' was exported over OTLP");
+            Assert.DoesNotContain(logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
+            Assert.DoesNotContain(secret, businessMetrics, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Every log line as text, with its structured state and scopes.</summary>
+    private sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExternalScope
+    {
+        private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
+
+        public ConcurrentQueue<string> Lines { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(CapturingLoggerProvider provider, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => provider._scopes.Push(state);
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                var line = new StringBuilder($"{category}: {formatter(state, exception)} {exception}");
+                if (state is IEnumerable<KeyValuePair<string, object?>> values)
+                {
+                    foreach (var (key, value) in values)
+                    {
+                        line.Append(' ').Append(key).Append('=').Append(value);
+                    }
+                }
+
+                provider._scopes.ForEachScope((scope, builder) => builder.Append(" scope=").Append(scope), line);
+                provider.Lines.Enqueue(line.ToString());
+            }
+        }
+    }
+}
