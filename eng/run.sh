@@ -102,6 +102,9 @@ export ConnectionStrings__voicehivedb="Host=127.0.0.1;Port=$POSTGRES_PORT;Userna
 export ConnectionStrings__redis="127.0.0.1:$REDIS_PORT"
 export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
 export services__orchestrator__http__0="http://127.0.0.1:$ORCHESTRATOR_PORT"
+# Local-only secrets: Alertmanager's bearer token for the webhook, and the PMS simulator's admin token.
+export ALERT_WEBHOOK_TOKEN=${ALERT_WEBHOOK_TOKEN:-local-webhook-token}
+export Pms__SimulatorAdminToken=${Pms__SimulatorAdminToken:-local-simulator-token}
 
 start_service() {
   local name=$1 project=$2 port=$3
@@ -124,7 +127,18 @@ if [ "$mode" = smoke ]; then
     done
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/alive")" = 200 ] || die "/alive is not 200 on :$port"
   done
-  say "smoke check passed: both services healthy, scrape endpoints pass promtool"
+  # One call end to end through the built binaries.
+  api="http://127.0.0.1:$ORCHESTRATOR_PORT"
+  call=$(curl -sf -H 'Content-Type: application/json' -d '{"hotelId":"grand-plaza","callerNumber":"+447700900123","language":"en"}' "$api/api/calls") \
+    || die "starting a call failed"
+  id=$(printf '%s' "$call" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
+  curl -sf -H 'Content-Type: application/json' -d '{"utterance":"Can you check reservation GR1042?"}' "$api/api/calls/$id/turns" | grep -q '"intent":"reservation_lookup"' \
+    || die "a turn failed"
+  curl -sf -H 'Content-Type: application/json' -d '{"outcome":"resolved"}' "$api/api/calls/$id/end" | grep -q '"succeeded":true' || die "ending the call failed"
+  curl -sf "$api/monitoring/metrics" | grep -q 'voicehive_call_success_total{hotel_id="grand-plaza",outcome="resolved"} 1' \
+    || die "the call is not in the business metrics"
+  curl -sf "$api/openapi/v1.json" >/dev/null || die "no OpenAPI document"
+  say "smoke check passed: both services healthy, scrape endpoints pass promtool, a call went through"
   exit 0
 fi
 
@@ -133,6 +147,10 @@ cat <<INFO
 VoiceHive is running in local-process mode (Grafana and Jaeger have no Debian package; they run in Aspire mode).
 
   orchestrator   http://127.0.0.1:$ORCHESTRATOR_PORT   health /health  liveness /alive  metrics /metrics, /monitoring/metrics
+    calls API    http://127.0.0.1:$ORCHESTRATOR_PORT/api/calls      (OpenAPI: /openapi/v1.json)
+    SLA report   http://127.0.0.1:$ORCHESTRATOR_PORT/monitoring/sla
+    alerts       http://127.0.0.1:$ORCHESTRATOR_PORT/monitoring/alerts   (webhook token: $ALERT_WEBHOOK_TOKEN)
+    PMS faults   http://127.0.0.1:$ORCHESTRATOR_PORT/admin/pms-simulator (bearer token: $Pms__SimulatorAdminToken)
   worker         http://127.0.0.1:$WORKER_PORT   health /health  liveness /alive  metrics /metrics, /monitoring/metrics
   postgresql     $ConnectionStrings__voicehivedb
   redis          $ConnectionStrings__redis
