@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Npgsql;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Orchestrator;
@@ -63,8 +62,8 @@ public sealed class AlertWebhookTests(SharedServers servers)
         }
 
         Assert.Equal([1, 0, 0, 0, 0], results.Select(r => r.GetProperty("stored").GetInt32()));
-        Assert.Equal(1L, await ScalarAsync(database, "SELECT count(*) FROM alerts"));
-        Assert.Equal(1L, await ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE type = 'alert.firing'"));
+        Assert.Equal(1L, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM alerts"));
+        Assert.Equal(1L, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE type = 'alert.firing'"));
     }
 
     [Fact]
@@ -87,7 +86,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
         Assert.Equal("warning", alert.GetProperty("severity").GetString());
         Assert.Equal("95th percentile PMS response time is 3.2s", alert.GetProperty("annotations").GetProperty("description").GetString());
         Assert.Equal(["received", "resolved"], alert.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("event").GetString()));
-        Assert.Equal(2L, await ScalarAsync(database, "SELECT count(*) FROM outbox_messages"));
+        Assert.Equal(2L, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages"));
     }
 
     [Fact]
@@ -275,13 +274,5 @@ public sealed class AlertWebhookTests(SharedServers servers)
 
                 break;
         }
-    }
-
-    private static async Task<long> ScalarAsync(string connectionString, string sql)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(Cancellation);
-        await using var command = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(Cancellation), System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Npgsql;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Orchestrator;
@@ -26,7 +25,7 @@ public sealed class SlaReportTests(SharedServers servers)
         await SeedCallsAsync(database, "harbor-view", TimeSpan.FromDays(10), total: 50, failed: 0);
         await SeedCallsAsync(database, "alpine-lodge", TimeSpan.FromDays(40), total: 1000, failed: 1000);
         // PMS requests in the last hour for grand-plaza: 0.01 s, 0.02 s, …, 1.00 s.
-        await ExecuteAsync(database, """
+        await TestDatabase.ExecuteAsync(database, """
             INSERT INTO pms_requests (hotel_id, operation, outcome, duration_seconds, occurred_at)
             SELECT 'grand-plaza', 'reservation_lookup', CASE WHEN i % 25 = 0 THEN 'error' ELSE 'success' END, i / 100.0, now() - interval '5 minutes'
             FROM generate_series(1, 100) AS i
@@ -108,19 +107,11 @@ public sealed class SlaReportTests(SharedServers servers)
         Assert.Equal(budget, figures.GetProperty("errorBudgetRemaining").GetDouble(), 5);
     }
 
-    private static Task SeedCallsAsync(string database, string hotel, TimeSpan ago, int total, int failed) => ExecuteAsync(database, $"""
+    private static Task SeedCallsAsync(string database, string hotel, TimeSpan ago, int total, int failed) => TestDatabase.ExecuteAsync(database, $"""
         INSERT INTO calls (id, hotel_id, caller_hash, caller_masked, language, status, started_at, ended_at, outcome, failure_reason, succeeded, turn_count, pms_failed, had_error)
         SELECT gen_random_uuid(), '{hotel}', 'hash', '+44*****12', 'en', 'ended',
                now() - interval '{ago.TotalSeconds} seconds' - interval '2 minutes', now() - interval '{ago.TotalSeconds} seconds',
                CASE WHEN i <= {failed} THEN NULL ELSE 'resolved' END, CASE WHEN i <= {failed} THEN 'dropped' END, i > {failed}, 1, false, false
         FROM generate_series(1, {total}) AS i
         """);
-
-    private static async Task ExecuteAsync(string database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync(Cancellation);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(Cancellation);
-    }
 }

@@ -61,8 +61,6 @@ public sealed class StartupTests(SharedServers servers)
         {
             await Task.WhenAll(replicas.Select(replica => Task.Run(() => replica.CreateClient().Dispose(), cancellationToken)));
 
-            await using var connection = new NpgsqlConnection(database);
-            await connection.OpenAsync(cancellationToken);
             using var orchestratorScope = replicas[0].Services.CreateScope();
             using var workerScope = replicas[2].Services.CreateScope();
             var orchestratorMigrations = orchestratorScope.ServiceProvider
@@ -70,10 +68,10 @@ public sealed class StartupTests(SharedServers servers)
             var workerMigrations = workerScope.ServiceProvider
                 .GetRequiredService<worker::VoiceHive.Worker.Infrastructure.WorkerDbContext>().Database.GetMigrations().Count();
             // Each migration once: as many rows as migrations, no two alike (the history's primary key).
-            Assert.Equal(orchestratorMigrations, await ScalarAsync(connection, """SELECT count(*) FROM "__orchestrator_migrations" """));
-            Assert.Equal(workerMigrations, await ScalarAsync(connection, """SELECT count(*) FROM "__worker_migrations" """));
-            Assert.Equal(4L, await ScalarAsync(connection, "SELECT count(*) FROM hotels"));
-            Assert.Equal(0L, await ScalarAsync(connection, "SELECT count(*) FROM processed_events"));
+            Assert.Equal(orchestratorMigrations, await TestDatabase.ScalarAsync(database, """SELECT count(*) FROM "__orchestrator_migrations" """));
+            Assert.Equal(workerMigrations, await TestDatabase.ScalarAsync(database, """SELECT count(*) FROM "__worker_migrations" """));
+            Assert.Equal(4L, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM hotels"));
+            Assert.Equal(0L, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"));
         }
         finally
         {
@@ -98,12 +96,6 @@ public sealed class StartupTests(SharedServers servers)
             .Database.HasPendingModelChanges());
         Assert.False(workerScope.ServiceProvider.GetRequiredService<worker::VoiceHive.Worker.Infrastructure.WorkerDbContext>()
             .Database.HasPendingModelChanges());
-    }
-
-    private static async Task<long> ScalarAsync(NpgsqlConnection connection, string sql)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static IEnumerable<Exception> Flatten(Exception exception)
