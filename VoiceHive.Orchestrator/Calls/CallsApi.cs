@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -73,6 +74,12 @@ public static partial class CallsApi
         {
             services.Db.Calls.Add(call);
             await services.Db.SaveChangesAsync(services.Cancellation);
+            await services.Db.Database.ExecuteSqlAsync(Events.Outbox.Insert(Events.Outbox.CallStarted, JsonSerializer.Serialize(new
+            {
+                callId = call.Id,
+                hotelId = call.HotelId,
+                startedAt = call.StartedAt,
+            }, JsonSerializerOptions.Web)), services.Cancellation);
             await services.Store.SetAsync(ActiveCallState.From(call));
             await transaction.CommitAsync(services.Cancellation);
         }
@@ -172,7 +179,8 @@ public static partial class CallsApi
 
         var result = CallOutcomes.Evaluate(request.Outcome, call.HadError, call.PmsFailed);
         var endedAt = services.Time.GetUtcNow();
-        // Only one end wins, whichever replica it reaches.
+        // Only one end wins, whichever replica it reaches; the event is committed with it.
+        await using var transaction = await services.Db.Database.BeginTransactionAsync(services.Cancellation);
         var updated = await services.Db.Calls
             .Where(c => c.Id == id && c.Status == CallStatus.Active)
             .ExecuteUpdateAsync(set => set
@@ -185,6 +193,23 @@ public static partial class CallsApi
         {
             return Ended(id);
         }
+
+        var pmsTimings = await services.Db.Database
+            .SqlQuery<double>($"SELECT duration_seconds AS \"Value\" FROM pms_requests WHERE call_id = {id} ORDER BY id")
+            .ToListAsync(services.Cancellation);
+        await services.Db.Database.ExecuteSqlAsync(Events.Outbox.Insert(Events.Outbox.CallEnded, JsonSerializer.Serialize(new
+        {
+            callId = id,
+            hotelId = call.HotelId,
+            startedAt = call.StartedAt,
+            endedAt,
+            succeeded = result.Succeeded,
+            outcome = result.Outcome,
+            failureReason = result.FailureReason,
+            turns = call.TurnCount,
+            pmsSeconds = pmsTimings,
+        }, JsonSerializerOptions.Web)), services.Cancellation);
+        await transaction.CommitAsync(services.Cancellation);
 
         try
         {
@@ -247,6 +272,18 @@ public static partial class CallsApi
                 INSERT INTO pms_requests (call_id, hotel_id, operation, outcome, duration_seconds, occurred_at)
                 VALUES ({state.CallId}, {state.HotelId}, {pms.Operation}, {pms.Outcome}, {pms.DurationSeconds}, {now})
                 """, services.Cancellation);
+            if (pms.Failed)
+            {
+                await services.Db.Database.ExecuteSqlAsync(Events.Outbox.Insert(Events.Outbox.PmsFailed, JsonSerializer.Serialize(new
+                {
+                    callId = state.CallId,
+                    hotelId = state.HotelId,
+                    operation = pms.Operation,
+                    outcome = pms.Outcome,
+                    durationSeconds = pms.DurationSeconds,
+                    at = now,
+                }, JsonSerializerOptions.Web)), services.Cancellation);
+            }
         }
 
         await transaction.CommitAsync(services.Cancellation);

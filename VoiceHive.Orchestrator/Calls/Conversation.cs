@@ -7,7 +7,7 @@ namespace VoiceHive.Orchestrator.Calls;
 /// Answers one detected intent: asks the PMS where the intent needs it, and falls back to the front
 /// desk when the PMS cannot answer. The reply text is what the caller hears.
 /// </summary>
-public sealed class Conversation(PmsClient pms)
+public sealed class Conversation(PmsClient pms, DegradedHotels degraded, LastKnownReservations lastKnown, Infrastructure.OrchestratorMetrics metrics)
 {
     public const string CheckOutTime = "11:00";
     private const string FrontDeskFallback = "I'm sorry, I can't reach our reservation system right now. Let me transfer you to the front desk, they will help you straight away.";
@@ -34,15 +34,31 @@ public sealed class Conversation(PmsClient pms)
         var result = await pms.FindReservationAsync(hotelId, code, cancellationToken);
         if (result.Failed)
         {
+            // Degraded mode: a reservation read back from the last answer is safe to repeat, and the caller is served.
+            if (degraded.IsDegraded(hotelId) && await lastKnown.RecallAsync(hotelId, code) is { } remembered)
+            {
+                metrics.FallbackAnswer(hotelId, PmsOperations.ReservationLookup);
+                return new TurnAnswer(
+                    "Our reservation system is slow right now, so this is from our latest records: " + Describe(remembered), false,
+                    result.AsRecord() with { Failed = false });
+            }
+
             return new TurnAnswer(FrontDeskFallback, true, result.AsRecord());
         }
 
+        if (result.Value is { } found)
+        {
+            await lastKnown.RememberAsync(hotelId, found);
+        }
+
         var reply = result.Value is { } reservation
-            ? string.Create(CultureInfo.InvariantCulture,
-                $"Your reservation {reservation.ConfirmationCode} is {reservation.Status}: a {reservation.RoomType} room from {reservation.Arrival:MMMM d} to {reservation.Departure:MMMM d}.")
+            ? Describe(reservation)
             : $"I couldn't find a reservation with the code {code}. Could you check it and read it to me again?";
         return new TurnAnswer(reply, false, result.AsRecord());
     }
+
+    private static string Describe(Reservation reservation) => string.Create(CultureInfo.InvariantCulture,
+        $"Your reservation {reservation.ConfirmationCode} is {reservation.Status}: a {reservation.RoomType} room from {reservation.Arrival:MMMM d} to {reservation.Departure:MMMM d}.");
 
     private async Task<TurnAnswer> AvailabilityAsync(string hotelId, DateOnly night, CancellationToken cancellationToken)
     {

@@ -48,9 +48,23 @@ internal static class Extensions
         services.AddSingleton<ActiveCallStore>();
         services.AddSingleton<IIntentClassifier, RuleBasedIntentClassifier>();
         services.AddSingleton<PmsClient>();
+        services.AddSingleton<DegradedHotels>();
+        services.AddHostedService(sp =>
+        {
+            var hotels = sp.GetRequiredService<DegradedHotels>();
+            sp.GetRequiredService<OrchestratorMetrics>().ObserveDegradedHotels(() => hotels.Hotels);
+            return hotels;
+        });
+        services.AddSingleton<LastKnownReservations>();
         services.AddSingleton<Conversation>();
         services.AddSingleton<AlertStore>();
         services.AddSingleton<SlaReporter>();
+        services.AddOptions<Events.OutboxOptions>()
+            .BindConfiguration(Events.OutboxOptions.Section)
+            .Configure<IConfiguration>((options, configuration) => options.Stream = configuration["Events:Stream"] is { Length: > 0 } stream ? stream : options.Stream)
+            .ValidateDataAnnotations();
+        services.AddSingleton<Events.OutboxRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<Events.OutboxRelay>());
         services.AddPropertyManagementSystem(builder.Configuration);
 
         services.AddExceptionHandler<DependencyFailureHandler>();

@@ -21,6 +21,9 @@ public sealed class OrchestratorMetrics
     private readonly Histogram<double> _callDuration;
     private readonly Counter<long> _turns;
     private readonly Counter<long> _alertsReceived;
+    private readonly Counter<long> _eventsRelayed;
+    private readonly Counter<long> _fallbackAnswers;
+    private Func<IReadOnlyCollection<string>>? _degradedHotels;
 
     public OrchestratorMetrics(IMeterFactory meterFactory)
     {
@@ -41,7 +44,22 @@ public sealed class OrchestratorMetrics
         _turns = meter.CreateCounter<long>("voicehive.call.turns", "{turn}", "Caller utterances handled, by detected intent.");
         _alertsReceived = meter.CreateCounter<long>("voicehive.alerts.received", "{alert}",
             "Alert notifications received from Alertmanager, by alert name, severity and status, after de-duplication.");
+        _eventsRelayed = meter.CreateCounter<long>("voicehive.events.relayed", "{event}",
+            "Outbox messages moved from PostgreSQL to the Redis event stream.");
+        _fallbackAnswers = meter.CreateCounter<long>("voicehive.pms.fallback_answers", "{answer}",
+            "Turns answered from last known PMS data because the PMS failed while the hotel was in degraded mode.");
+        meter.CreateObservableGauge("voicehive.pms.degraded_mode",
+            () => (_degradedHotels?.Invoke() ?? []).Select(hotel => new Measurement<int>(1, new KeyValuePair<string, object?>("hotel_id", hotel))),
+            "{hotel}", "1 for each hotel whose PMS access is in degraded mode because a PMS alert is firing.");
     }
+
+    public void EventsRelayed(int count) => _eventsRelayed.Add(count);
+
+    public void FallbackAnswer(string hotelId, string operation) =>
+        _fallbackAnswers.Add(1, new KeyValuePair<string, object?>("hotel_id", hotelId), new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>Where <c>voicehive.pms.degraded_mode</c> reads the degraded hotels from.</summary>
+    public void ObserveDegradedHotels(Func<IReadOnlyCollection<string>> hotels) => _degradedHotels = hotels;
 
     public void CallStarted(string hotelId) => _activeCalls.Add(1, new KeyValuePair<string, object?>("hotel_id", hotelId));
 

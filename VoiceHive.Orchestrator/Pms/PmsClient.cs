@@ -13,6 +13,7 @@ public sealed partial class PmsClient(
     IPropertyManagementSystem pms,
     OrchestratorMetrics metrics,
     IOptions<PmsOptions> options,
+    DegradedHotels degraded,
     TimeProvider timeProvider,
     ILogger<PmsClient> logger)
 {
@@ -35,7 +36,9 @@ public sealed partial class PmsClient(
         activity?.SetTag("voicehive.hotel_id", hotelId);
         activity?.SetTag("voicehive.pms.operation", operation);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.Timeout);
+        var isDegraded = degraded.IsDegraded(hotelId);
+        activity?.SetTag("voicehive.pms.degraded", isDegraded);
+        timeout.CancelAfter(isDegraded ? options.Value.DegradedTimeout : options.Value.Timeout);
         var started = timeProvider.GetTimestamp();
         string? errorType;
         try

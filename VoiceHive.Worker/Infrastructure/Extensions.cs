@@ -1,3 +1,5 @@
+using VoiceHive.Worker.Events;
+
 namespace VoiceHive.Worker.Infrastructure;
 
 internal static class Extensions
@@ -11,6 +13,18 @@ internal static class Extensions
             DatabaseConnectionName,
             npgsql => npgsql.MigrationsHistoryTable(WorkerDbContext.MigrationsHistoryTable));
         builder.AddRedisClient(RedisConnectionName);
+
+        var services = builder.Services;
+        services.AddOptions<ConsumerOptions>().BindConfiguration(ConsumerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<WorkerMetrics>();
+        services.AddSingleton<EventStream>();
+        services.AddSingleton<IEventHandler, CallAnalyticsHandler>();
+        services.AddSingleton<IEventHandler, AlertFiringHandler>();
+        services.AddSingleton<IEventHandler, AlertResolvedHandler>();
+        services.AddSingleton<EventConsumer>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventConsumer>());
+        services.AddHostedService<ConsumerLagSampler>();
+        services.AddHealthChecks().AddCheck<ConsumerHealthCheck>(ConsumerHealthCheck.Name, tags: ["ready"]);
         return builder;
     }
 }

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using StackExchange.Redis;
+using VoiceHive.Orchestrator.Infrastructure;
+
+namespace VoiceHive.Orchestrator.Events;
+
+/// <summary>
+/// Moves committed outbox messages to the Redis Stream the worker reads. A message is marked dispatched
+/// in the same transaction that read it, after Redis accepted it; if Redis is down the transaction rolls
+/// back and the message waits in PostgreSQL. Replicas share the work (<c>FOR UPDATE SKIP LOCKED</c>).
+/// A crash between XADD and the commit means the message is sent twice: delivery is at least once and
+/// the worker's effects are idempotent by message id.
+/// </summary>
+public sealed partial class OutboxRelay(
+    NpgsqlDataSource dataSource,
+    IConnectionMultiplexer redis,
+    IOptions<OutboxOptions> options,
+    OrchestratorMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<OutboxRelay> logger) : BackgroundService
+{
+    private readonly string _stream = options.Value.Stream;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var backoff = TimeSpan.Zero;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var relayed = await RelayBatchAsync(stoppingToken);
+                backoff = TimeSpan.Zero;
+                if (relayed < options.Value.BatchSize)
+                {
+                    await Task.Delay(options.Value.PollInterval, timeProvider, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (exception is RedisException or NpgsqlException or TimeoutException)
+            {
+                backoff = TimeSpan.FromMilliseconds(Math.Min(Math.Max(backoff.TotalMilliseconds * 2, 250), 5_000));
+                metrics.Error("outbox", DependencyFailureHandler.DependencyOf(exception) ?? "dependency");
+                LogRelayFailed(logger, exception.GetType().Name, backoff.TotalMilliseconds);
+                await Task.Delay(backoff, timeProvider, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Relays one batch; returns how many messages it moved.</summary>
+    public async Task<int> RelayBatchAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var batch = new List<(Guid Id, string Type, string Payload, string? TraceParent)>();
+        await using (var select = new NpgsqlCommand("""
+            SELECT id, type, payload::text, trace_parent FROM outbox_messages
+            WHERE dispatched_at IS NULL
+            ORDER BY created_at, id
+            LIMIT @limit
+            FOR UPDATE SKIP LOCKED
+            """, connection, transaction))
+        {
+            select.Parameters.AddWithValue("limit", options.Value.BatchSize);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                batch.Add((reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            }
+        }
+
+        if (batch.Count == 0)
+        {
+            return 0;
+        }
+
+        var database = redis.GetDatabase();
+        foreach (var message in batch)
+        {
+            // XADD through ExecuteAsync: StackExchange.Redis 1.2.6 predates streams.
+            await database.ExecuteAsync("XADD", _stream, "MAXLEN", "~", options.Value.StreamMaxLength.ToString(System.Globalization.CultureInfo.InvariantCulture), "*",
+                "id", message.Id.ToString(), "type", message.Type, "payload", message.Payload, "traceparent", message.TraceParent ?? "");
+        }
+
+        await using (var mark = new NpgsqlCommand("UPDATE outbox_messages SET dispatched_at = now() WHERE id = ANY(@ids)", connection, transaction))
+        {
+            mark.Parameters.AddWithValue("ids", batch.Select(m => m.Id).ToArray());
+            await mark.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        metrics.EventsRelayed(batch.Count);
+        return batch.Count;
+    }
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Outbox relay failed ({ExceptionType}); messages stay in PostgreSQL, retrying in {DelayMs} ms")]
+    private static partial void LogRelayFailed(ILogger logger, string exceptionType, double delayMs);
+}
+
+/// <summary>Section <c>Outbox</c>.</summary>
+public sealed class OutboxOptions
+{
+    public const string Section = "Outbox";
+
+    /// <summary>The Redis Stream (setting <c>Events:Stream</c>, shared with the worker).</summary>
+    public string Stream { get; set; } = "voicehive:events";
+
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    [System.ComponentModel.DataAnnotations.Range(1, 10_000)]
+    public int BatchSize { get; set; } = 200;
+
+    /// <summary>Approximate bound of the stream; entries beyond it are trimmed once every consumer group is past them.</summary>
+    public int StreamMaxLength { get; set; } = 100_000;
+}
+
+/// <summary>Writes an event into the outbox inside the caller's transaction, with the current W3C trace context.</summary>
+public static class Outbox
+{
+    public const string CallStarted = "call.started";
+    public const string CallEnded = "call.ended";
+    public const string PmsFailed = "pms.failed";
+
+    public static FormattableString Insert(string type, string payloadJson) => $"""
+        INSERT INTO outbox_messages (id, type, payload, trace_parent)
+        VALUES ({Guid.CreateVersion7()}, {type}, {payloadJson}::jsonb, {Activity.Current?.Id})
+        """;
+}

@@ -1,0 +1,140 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using VoiceHive.Worker.Infrastructure;
+
+namespace VoiceHive.Worker.Events;
+
+/// <summary>
+/// <c>call.ended</c>: the call joins its hotel's hourly aggregate (calls, successes, failures, duration,
+/// PMS requests with a latency histogram for percentiles).
+/// </summary>
+public sealed class CallAnalyticsHandler : IEventHandler
+{
+    /// <summary>Upper bounds of the PMS latency buckets, in seconds; the last bucket is everything above.</summary>
+    public static readonly double[] PmsBucketBounds = [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10];
+
+    public string EventType => "call.ended";
+
+    public async Task HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var hotelId = payload.GetProperty("hotelId").GetString() ?? throw new InvalidEventException("call.ended without hotelId");
+        var started = payload.GetProperty("startedAt").GetDateTimeOffset();
+        var ended = payload.GetProperty("endedAt").GetDateTimeOffset();
+        var succeeded = payload.GetProperty("succeeded").GetBoolean();
+        var pmsSeconds = payload.TryGetProperty("pmsSeconds", out var timings) ? timings.EnumerateArray().Select(t => t.GetDouble()).ToArray() : [];
+        var buckets = new long[PmsBucketBounds.Length + 1];
+        foreach (var seconds in pmsSeconds)
+        {
+            var index = Array.FindIndex(PmsBucketBounds, bound => seconds <= bound);
+            buckets[index < 0 ? PmsBucketBounds.Length : index]++;
+        }
+
+        await using var upsert = new NpgsqlCommand("""
+            INSERT INTO call_hourly_stats AS s (hotel_id, hour, calls, successes, failures, duration_seconds_sum, pms_requests, pms_seconds_sum, pms_buckets)
+            VALUES (@hotel, date_trunc('hour', @ended AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1, @successes, @failures, @duration, @pmsRequests, @pmsSum, @buckets)
+            ON CONFLICT (hotel_id, hour) DO UPDATE SET
+                calls = s.calls + 1,
+                successes = s.successes + EXCLUDED.successes,
+                failures = s.failures + EXCLUDED.failures,
+                duration_seconds_sum = s.duration_seconds_sum + EXCLUDED.duration_seconds_sum,
+                pms_requests = s.pms_requests + EXCLUDED.pms_requests,
+                pms_seconds_sum = s.pms_seconds_sum + EXCLUDED.pms_seconds_sum,
+                pms_buckets = (SELECT array_agg(a + b ORDER BY i) FROM unnest(s.pms_buckets, EXCLUDED.pms_buckets) WITH ORDINALITY AS t(a, b, i))
+            """, connection, transaction);
+        upsert.Parameters.AddWithValue("hotel", hotelId);
+        upsert.Parameters.AddWithValue("ended", ended);
+        upsert.Parameters.AddWithValue("successes", succeeded ? 1 : 0);
+        upsert.Parameters.AddWithValue("failures", succeeded ? 0 : 1);
+        upsert.Parameters.AddWithValue("duration", Math.Max(0, (ended - started).TotalSeconds));
+        upsert.Parameters.AddWithValue("pmsRequests", (long)pmsSeconds.Length);
+        upsert.Parameters.AddWithValue("pmsSum", pmsSeconds.Sum());
+        upsert.Parameters.AddWithValue("buckets", NpgsqlDbType.Array | NpgsqlDbType.Bigint, buckets);
+        await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
+
+/// <summary>
+/// <c>alert.firing</c>: a PMS alert for a hotel (alert name starting with PMS, or label component=pms, with
+/// a <c>hotel_id</c> label) puts that hotel's PMS access into degraded mode; every alert gets a timeline entry.
+/// </summary>
+public sealed class AlertFiringHandler(WorkerMetrics metrics) : IEventHandler
+{
+    public string EventType => "alert.firing";
+
+    public async Task HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var alert = AlertEvent.From(payload);
+        if (alert.IsPmsAlert && alert.HotelId is { } hotel)
+        {
+            await using var degrade = new NpgsqlCommand("""
+                INSERT INTO pms_degraded_hotels (hotel_id, alert_fingerprint, alertname) VALUES (@hotel, @fingerprint, @alertname)
+                ON CONFLICT DO NOTHING;
+                INSERT INTO alert_events (alert_id, event, detail) VALUES (@alertId, 'reaction_applied', @detail);
+                """, connection, transaction);
+            degrade.Parameters.AddWithValue("hotel", hotel);
+            degrade.Parameters.AddWithValue("fingerprint", alert.Fingerprint);
+            degrade.Parameters.AddWithValue("alertname", alert.AlertName);
+            degrade.Parameters.AddWithValue("alertId", alert.AlertId);
+            degrade.Parameters.AddWithValue("detail", $"PMS degraded mode for hotel {hotel}: shorter timeout, answers from last known data where safe");
+            await degrade.ExecuteNonQueryAsync(cancellationToken);
+            metrics.ReactionApplied("pms_degraded_mode");
+        }
+        else
+        {
+            await AlertEvent.RecordAsync(connection, transaction, alert.AlertId, "no_reaction", "no automatic reaction for this alert", cancellationToken);
+        }
+    }
+}
+
+/// <summary><c>alert.resolved</c>: lifts the degraded mode the firing alert put on, and closes the timeline.</summary>
+public sealed class AlertResolvedHandler(WorkerMetrics metrics) : IEventHandler
+{
+    public string EventType => "alert.resolved";
+
+    public async Task HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var alert = AlertEvent.From(payload);
+        if (alert.HotelId is not { } hotel)
+        {
+            return;
+        }
+
+        await using var lift = new NpgsqlCommand("DELETE FROM pms_degraded_hotels WHERE hotel_id = @hotel AND alert_fingerprint = @fingerprint",
+            connection, transaction);
+        lift.Parameters.AddWithValue("hotel", hotel);
+        lift.Parameters.AddWithValue("fingerprint", alert.Fingerprint);
+        if (await lift.ExecuteNonQueryAsync(cancellationToken) > 0)
+        {
+            await AlertEvent.RecordAsync(connection, transaction, alert.AlertId, "reaction_lifted", $"PMS degraded mode lifted for hotel {hotel}", cancellationToken);
+            metrics.ReactionApplied("pms_degraded_mode_lifted");
+        }
+    }
+}
+
+internal sealed record AlertEvent(long AlertId, string Fingerprint, string AlertName, string? HotelId, bool IsPmsAlert)
+{
+    public static AlertEvent From(JsonElement payload)
+    {
+        var labels = payload.TryGetProperty("labels", out var l) && l.ValueKind == JsonValueKind.Object
+            ? l.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal)
+            : [];
+        var alertName = payload.GetProperty("alertName").GetString() ?? "";
+        return new AlertEvent(
+            payload.GetProperty("alertId").GetInt64(),
+            payload.GetProperty("fingerprint").GetString() ?? throw new InvalidEventException("alert event without fingerprint"),
+            alertName,
+            payload.TryGetProperty("hotelId", out var hotel) && hotel.ValueKind == JsonValueKind.String ? hotel.GetString() : null,
+            alertName.StartsWith("PMS", StringComparison.Ordinal) || labels.GetValueOrDefault("component") == "pms");
+    }
+
+    public static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long alertId, string name, string detail,
+        CancellationToken cancellationToken)
+    {
+        await using var record = new NpgsqlCommand("INSERT INTO alert_events (alert_id, event, detail) VALUES (@alertId, @event, @detail)", connection, transaction);
+        record.Parameters.AddWithValue("alertId", alertId);
+        record.Parameters.AddWithValue("event", name);
+        record.Parameters.AddWithValue("detail", detail);
+        await record.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
