@@ -6,9 +6,10 @@ namespace VoiceHive.Tests.Infrastructure;
 
 /// <summary>
 /// A redis-server from the Debian package on a free loopback port. It can be stopped and started
-/// again on the same port, to test what the services do while Redis is away.
+/// again on the same port, to test what the services do while Redis is away; a persistent one keeps its
+/// data across that (append-only file), as a production Redis must for the event stream.
 /// </summary>
-public sealed class RedisServer : IAsyncLifetime
+public sealed class RedisServer(bool persistent = false) : IAsyncLifetime
 {
     private ManagedProcess? _process;
     private string _directory = "";
@@ -31,7 +32,7 @@ public sealed class RedisServer : IAsyncLifetime
         var binary = Binaries.Require("redis-server", "redis-server");
         _process = ManagedProcess.Start(binary,
             ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
-             "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning"],
+             "--save", "", "--appendonly", persistent ? "yes" : "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning"],
             Path.Combine(_directory, "redis.log"));
         try
         {

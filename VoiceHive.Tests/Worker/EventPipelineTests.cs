@@ -1,0 +1,210 @@
+extern alias orchestrator;
+
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+using VoiceHive.Tests.Infrastructure;
+using VoiceHive.Tests.Orchestrator;
+using PmsSimulatorSettings = orchestrator::VoiceHive.Orchestrator.Pms.PmsSimulatorSettings;
+using SimulatorProfile = orchestrator::VoiceHive.Orchestrator.Pms.SimulatorProfile;
+
+namespace VoiceHive.Tests.Worker;
+
+/// <summary>Orchestrator and worker against the same PostgreSQL and Redis: events, effects, reactions.</summary>
+public sealed class EventPipelineTests(SharedServers servers)
+{
+    private static readonly Dictionary<string, string?> Fast = new()
+    {
+        ["ALERT_WEBHOOK_TOKEN"] = "test-webhook-token",
+        ["Consumer:ReclaimAfter"] = "00:00:01",
+        ["Consumer:ReclaimInterval"] = "00:00:00.300",
+        ["Consumer:MaxDeliveries"] = "3",
+    };
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task EndedCallsAreAggregatedOnceEvenWhenDeliveredTwice()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = Simulated(OrchestratorApplication.For(database, servers.Redis.ConnectionString, Fast));
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, Fast);
+        worker.CreateClient().Dispose();
+        using var client = orchestrator.CreateClient();
+        for (var i = 0; i < 4; i++)
+        {
+            var call = await client.StartCallAsync();
+            await client.TurnAsync(call, $"Reservation GR{1300 + i}?");
+            await client.EndAsync(call, i == 3 ? "dropped" : "resolved");
+        }
+
+        await WaitForAsync(database, "SELECT coalesce(sum(calls), 0) FROM call_hourly_stats", 4);
+        // Deliver every event a second time, as a relay that crashed before its commit would.
+        var redis = orchestrator.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        var stream = StreamOf(database);
+        var entries = (RedisResult[])(await redis.ExecuteAsync("XRANGE", stream, "-", "+"))!;
+        foreach (var entry in entries.Select(e => (RedisResult[])e!))
+        {
+            var fields = ((RedisResult[])entry[1]!).Select(f => (object)(string)f!).ToArray();
+            await redis.ExecuteAsync("XADD", [stream, "*", .. fields]);
+        }
+
+        await WaitForAsync(database, "SELECT count(*) FROM processed_events", entries.Length);
+        var metrics = Exposition.Parse(await worker.CreateClient().GetStringAsync("/monitoring/metrics", Cancellation));
+        await Eventually.Until(async () => Exposition.Parse(await worker.CreateClient().GetStringAsync("/monitoring/metrics", Cancellation))
+            .Sum("voicehive_events_processed_total", ("outcome", "duplicate")) == entries.Length, "the duplicates to be seen", cancellationToken: Cancellation);
+
+        Assert.Equal(4, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
+        Assert.Equal(3, await TestDatabase.ScalarAsync(database, "SELECT sum(successes) FROM call_hourly_stats"));
+        Assert.Equal(1, await TestDatabase.ScalarAsync(database, "SELECT sum(failures) FROM call_hourly_stats"));
+        Assert.Equal(4, await TestDatabase.ScalarAsync(database, "SELECT sum(pms_requests) FROM call_hourly_stats"));
+        Assert.Equal(4, await TestDatabase.ScalarAsync(database, "SELECT sum(b) FROM call_hourly_stats, unnest(pms_buckets) AS b"));
+        Assert.True(metrics.Sum("voicehive_events_processed_total", ("type", "call.ended"), ("outcome", "applied")) == 4);
+    }
+
+    [Fact]
+    public async Task APoisonMessageIsDeadLetteredAndTheConsumerCarriesOn()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = Simulated(OrchestratorApplication.For(database, servers.Redis.ConnectionString, Fast));
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, Fast);
+        using var workerClient = worker.CreateClient();
+        var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        var stream = StreamOf(database);
+
+        await redis.ExecuteAsync("XADD", stream, "*", "id", Guid.NewGuid().ToString(), "type", "call.ended", "payload", "{\"hotelId\": 42");
+        await redis.ExecuteAsync("XADD", stream, "*", "garbage", "no id, no type");
+        using var client = orchestrator.CreateClient();
+        var call = await client.StartCallAsync();
+        await client.EndAsync(call, "resolved");
+
+        await WaitForAsync(database, "SELECT coalesce(sum(calls), 0) FROM call_hourly_stats", 1);
+        await Eventually.Until(async () => (long)await redis.ExecuteAsync("XLEN", stream + ":dead") == 2, "both poison messages to be dead-lettered",
+            cancellationToken: Cancellation);
+        var metrics = await Eventually.Until(
+            async () => Exposition.Parse(await workerClient.GetStringAsync("/monitoring/metrics", Cancellation)),
+            m => m.Sum("voicehive_events_dead_lettered_total") == 2, "the dead-letter metric", cancellationToken: Cancellation);
+
+        Assert.Equal(1, metrics.Sum("voicehive_events_dead_lettered_total", ("type", "call.ended")));
+        Assert.Equal(1, metrics.Sum("voicehive_events_dead_lettered_total", ("type", "unknown")));
+        Assert.True(metrics.Sum("voicehive_events_failed_total") >= 6, "each poison message failed MaxDeliveries times");
+        var dead = (RedisResult[])(await redis.ExecuteAsync("XRANGE", stream + ":dead", "-", "+"))!;
+        Assert.All(dead.Select(d => ((RedisResult[])((RedisResult[])d!)[1]!).Select(f => (string)f!).ToList()),
+            fields => Assert.Contains("reason", fields));
+    }
+
+    [Fact]
+    public async Task NothingAcknowledgedIsLostWhileRedisIsDown()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var redis = new RedisServer(persistent: true);
+        await redis.InitializeAsync();
+        await using var orchestrator = Simulated(OrchestratorApplication.For(database, redis.ConnectionString, Fast));
+        await using var worker = WorkerApplication.For(database, redis.ConnectionString, Fast);
+        worker.CreateClient().Dispose();
+        using var client = AlertWebhookTests.Authorized(orchestrator.CreateClient());
+        var calls = new List<Guid>();
+        for (var i = 0; i < 5; i++)
+        {
+            calls.Add(await client.StartCallAsync());
+        }
+
+        await redis.StopAsync();
+        foreach (var call in calls)
+        {
+            Assert.True((await client.PostAsJsonAsync($"/api/calls/{call}/end", new { outcome = "resolved" }, Cancellation)).IsSuccessStatusCode);
+        }
+
+        var alert = await client.PostAsync("/monitoring/alerts/webhook",
+            new StringContent(AlertWebhookTests.Payload("firing", fingerprint: "during-outage", hotel: "harbor-view"), System.Text.Encoding.UTF8, "application/json"), Cancellation);
+        Assert.True(alert.IsSuccessStatusCode);
+        Assert.True(await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NULL") >= 6);
+
+        await redis.StartAsync();
+
+        await WaitForAsync(database, "SELECT coalesce(sum(calls), 0) FROM call_hourly_stats", 5);
+        await WaitForAsync(database, "SELECT count(*) FROM alert_events e JOIN alerts a ON a.id = e.alert_id WHERE a.fingerprint = 'during-outage' AND e.event = 'reaction_applied'", 1);
+        Assert.Equal(0, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task APmsAlertPutsItsHotelInDegradedModeUntilItResolves()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = Simulated(OrchestratorApplication.For(database, servers.Redis.ConnectionString, Fast));
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, Fast);
+        worker.CreateClient().Dispose();
+        using var client = AlertWebhookTests.Authorized(orchestrator.CreateClient());
+        var simulator = orchestrator.Services.GetRequiredService<PmsSimulatorSettings>();
+        var call = await client.StartCallAsync();
+        await client.TurnAsync(call, "Reservation GR1042 please");
+
+        await client.PostAsync("/monitoring/alerts/webhook", Json(AlertWebhookTests.Payload("firing")), Cancellation);
+        await Eventually.Until(async () => Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", Cancellation))
+            .Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 1, "grand-plaza to be degraded", cancellationToken: Cancellation);
+        simulator.Set("grand-plaza", new SimulatorProfile(0, 0, 1));
+        var remembered = await client.TurnAsync(call, "Reservation GR1042 again?");
+        var unsafeToGuess = await client.TurnAsync(call, "Any rooms available tomorrow?");
+
+        await client.PostAsync("/monitoring/alerts/webhook", Json(AlertWebhookTests.Payload("resolved")), Cancellation);
+        await Eventually.Until(async () => Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", Cancellation))
+            .Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 0, "degraded mode to be lifted", cancellationToken: Cancellation);
+        var afterLift = await client.TurnAsync(call, "Reservation GR1042 once more?");
+        var alerts = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts", Cancellation);
+        var metrics = Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", Cancellation));
+
+        Assert.StartsWith("Our reservation system is slow right now", remembered.GetProperty("reply").GetString(), StringComparison.Ordinal);
+        Assert.False(remembered.GetProperty("transferToFrontDesk").GetBoolean());
+        Assert.True(unsafeToGuess.GetProperty("transferToFrontDesk").GetBoolean());
+        Assert.True(afterLift.GetProperty("transferToFrontDesk").GetBoolean());
+        Assert.Equal(1, metrics.Sum("voicehive_pms_fallback_answers_total", ("hotel_id", "grand-plaza")));
+        Assert.Equal(["received", "reaction_applied", "resolved", "reaction_lifted"],
+            alerts.EnumerateArray().Single().GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("event").GetString()));
+    }
+
+    [Fact]
+    public async Task TwoWorkersShareTheStreamAndEveryEffectHappensOnce()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var small = new Dictionary<string, string?>(Fast) { ["Consumer:BatchSize"] = "3" };
+        await using var orchestrator = Simulated(OrchestratorApplication.For(database, servers.Redis.ConnectionString, small));
+        await using var first = WorkerApplication.For(database, servers.Redis.ConnectionString, small);
+        await using var second = WorkerApplication.For(database, servers.Redis.ConnectionString, small);
+        first.CreateClient().Dispose();
+        second.CreateClient().Dispose();
+        using var client = orchestrator.CreateClient();
+        const int calls = 30;
+        for (var i = 0; i < calls; i++)
+        {
+            var call = await client.StartCallAsync();
+            await client.EndAsync(call, "resolved");
+        }
+
+        await WaitForAsync(database, "SELECT coalesce(sum(calls), 0) FROM call_hourly_stats", calls);
+        await WaitForAsync(database, "SELECT count(*) FROM processed_events", calls * 2);
+        var firstMetrics = Exposition.Parse(await first.CreateClient().GetStringAsync("/monitoring/metrics", Cancellation));
+        var secondMetrics = Exposition.Parse(await second.CreateClient().GetStringAsync("/monitoring/metrics", Cancellation));
+        // Every call.started (no effect: "ignored") and call.ended ("applied") handled once, by one worker or the other.
+        var firstApplied = firstMetrics.Sum("voicehive_events_processed_total", ("outcome", "applied")) + firstMetrics.Sum("voicehive_events_processed_total", ("outcome", "ignored"));
+        var secondApplied = secondMetrics.Sum("voicehive_events_processed_total", ("outcome", "applied")) + secondMetrics.Sum("voicehive_events_processed_total", ("outcome", "ignored"));
+
+        Assert.Equal(calls, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
+        Assert.Equal(calls * 2, firstApplied + secondApplied);
+        Assert.True(firstApplied > 0 && secondApplied > 0, $"work was not shared: {firstApplied} and {secondApplied}");
+    }
+
+    private static OrchestratorApplication Simulated(OrchestratorApplication app)
+    {
+        app.Services.GetRequiredService<PmsSimulatorSettings>().Set(null, new SimulatorProfile(0, 0, 0));
+        return app;
+    }
+
+    private static string StreamOf(string database) => "voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(database).Database;
+
+    private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+
+    private static Task WaitForAsync(string database, string sql, long expected) =>
+        Eventually.Until(() => TestDatabase.ScalarAsync(database, sql), value => value == expected, $"'{sql}' to reach {expected}",
+            cancellationToken: Cancellation);
+}
