@@ -73,5 +73,6 @@ public sealed class HealthTests(SharedServers servers)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Healthy", checks.GetProperty("postgres").GetProperty("status").GetString());
         Assert.Equal("Healthy", checks.GetProperty("redis").GetProperty("status").GetString());
+        Assert.StartsWith("lag ", checks.GetProperty("event-consumer").GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 }

@@ -164,21 +164,24 @@ public sealed class EventPipelineTests(SharedServers servers)
     }
 
     [Fact]
-    public async Task TwoWorkersShareTheStreamAndEveryEffectHappensOnce()
+    public async Task TwoOrchestratorsAndTwoWorkersShareTheStreamAndEveryEffectHappensOnce()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
         var small = new Dictionary<string, string?>(Fast) { ["Consumer:BatchSize"] = "3" };
         await using var orchestrator = Simulated(OrchestratorApplication.For(database, servers.Redis.ConnectionString, small));
+        await using var otherOrchestrator = Simulated(OrchestratorApplication.For(database, servers.Redis.ConnectionString, small));
         await using var first = WorkerApplication.For(database, servers.Redis.ConnectionString, small);
         await using var second = WorkerApplication.For(database, servers.Redis.ConnectionString, small);
         first.CreateClient().Dispose();
         second.CreateClient().Dispose();
         using var client = orchestrator.CreateClient();
+        using var otherClient = otherOrchestrator.CreateClient();
         const int calls = 30;
         for (var i = 0; i < calls; i++)
         {
-            var call = await client.StartCallAsync();
-            await client.EndAsync(call, "resolved");
+            // Started on one replica, ended on the other: both relays feed the stream.
+            var call = await (i % 2 == 0 ? client : otherClient).StartCallAsync();
+            await (i % 2 == 0 ? otherClient : client).EndAsync(call, "resolved");
         }
 
         await WaitForAsync(database, "SELECT coalesce(sum(calls), 0) FROM call_hourly_stats", calls);

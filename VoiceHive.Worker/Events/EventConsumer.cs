@@ -36,6 +36,7 @@ public sealed partial class EventConsumer(
     {
         var backoff = TimeSpan.Zero;
         var groupReady = false;
+        LastPoll = timeProvider.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             try

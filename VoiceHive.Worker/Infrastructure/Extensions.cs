@@ -24,6 +24,8 @@ internal static class Extensions
         services.AddSingleton<EventConsumer>();
         services.AddHostedService(sp => sp.GetRequiredService<EventConsumer>());
         services.AddHostedService<ConsumerLagSampler>();
+        services.AddOptions<Retention.RetentionOptions>().BindConfiguration(Retention.RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddHostedService<Retention.TranscriptRetention>();
         services.AddHealthChecks().AddCheck<ConsumerHealthCheck>(ConsumerHealthCheck.Name, tags: ["ready"]);
         return builder;
     }

@@ -12,6 +12,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _failed;
     private readonly Counter<long> _deadLettered;
     private readonly Counter<long> _reactions;
+    private readonly Counter<long> _retentionDeleted;
     private long _lag;
     private long _pending;
 
@@ -23,6 +24,7 @@ public sealed class WorkerMetrics
         _failed = meter.CreateCounter<long>("voicehive.events.failed", "{event}", "Event deliveries whose effect failed (retried later).");
         _deadLettered = meter.CreateCounter<long>("voicehive.events.dead_lettered", "{event}", "Events moved to the dead-letter stream.");
         _reactions = meter.CreateCounter<long>("voicehive.alert.reactions", "{reaction}", "Automatic reactions to alerts applied or lifted.");
+        _retentionDeleted = meter.CreateCounter<long>("voicehive.retention.deleted", "{row}", "Rows deleted by retention, by table.");
         meter.CreateObservableGauge("voicehive.events.consumer_lag", () => Volatile.Read(ref _lag), "{event}",
             "Events in the stream not yet delivered to the worker group.");
         meter.CreateObservableGauge("voicehive.events.pending", () => Volatile.Read(ref _pending), "{event}",
@@ -37,6 +39,8 @@ public sealed class WorkerMetrics
     public void DeadLettered(string type) => _deadLettered.Add(1, new KeyValuePair<string, object?>("type", type));
 
     public void ReactionApplied(string reaction) => _reactions.Add(1, new KeyValuePair<string, object?>("reaction", reaction));
+
+    public void RetentionDeleted(string table, long rows) => _retentionDeleted.Add(rows, new KeyValuePair<string, object?>("table", table));
 
     public void GroupState(long lag, long pending)
     {
