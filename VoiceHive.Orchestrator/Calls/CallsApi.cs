@@ -197,6 +197,9 @@ public static partial class CallsApi
         var pmsTimings = await services.Db.Database
             .SqlQuery<double>($"SELECT duration_seconds AS \"Value\" FROM pms_requests WHERE call_id = {id} ORDER BY id")
             .ToListAsync(services.Cancellation);
+        var pmsFailures = await services.Db.Database
+            .SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM pms_requests WHERE call_id = {id} AND outcome IN ('error', 'timeout')")
+            .SingleAsync(services.Cancellation);
         await services.Db.Database.ExecuteSqlAsync(Events.Outbox.Insert(Events.Outbox.CallEnded, JsonSerializer.Serialize(new
         {
             callId = id,
@@ -208,6 +211,7 @@ public static partial class CallsApi
             failureReason = result.FailureReason,
             turns = call.TurnCount,
             pmsSeconds = pmsTimings,
+            pmsFailures,
         }, JsonSerializerOptions.Web)), services.Cancellation);
         await transaction.CommitAsync(services.Cancellation);
 

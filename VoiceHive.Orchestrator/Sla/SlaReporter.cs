@@ -9,6 +9,10 @@ namespace VoiceHive.Orchestrator.Sla;
 /// overall, over 1 h, 24 h and 30 d, the call success rate against its threshold, the error budget that
 /// the threshold allows and how much of it is left, the burn rate (how fast the window spends it; 1 means
 /// exactly at the threshold), and the PMS's 95th-percentile response time against its threshold.
+/// The 1 h window is read from the call records (exact, sliding); 24 h and 30 d from the worker's hourly
+/// aggregates (the whole hours that start inside the window), which stay cheap however many calls there
+/// are; their PMS p95 is interpolated within the aggregate's latency buckets, as Prometheus's
+/// histogram_quantile does.
 /// </summary>
 public sealed class SlaReporter(NpgsqlDataSource dataSource, IOptions<SlaOptions> options, TimeProvider timeProvider)
 {
@@ -23,12 +27,15 @@ public sealed class SlaReporter(NpgsqlDataSource dataSource, IOptions<SlaOptions
         foreach (var (name, length) in Windows)
         {
             var since = now - length;
-            var calls = await CallsAsync(since, hotelId, cancellationToken);
-            var pms = await PmsAsync(since, hotelId, cancellationToken);
+            var fromRecords = length <= TimeSpan.FromHours(1);
+            var (calls, pms) = fromRecords
+                ? (await CallsAsync(since, hotelId, cancellationToken), await PmsAsync(since, hotelId, cancellationToken))
+                : await AggregatesAsync(since, hotelId, cancellationToken);
             var hotels = calls.Keys.Concat(pms.Keys).Where(k => k.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
                 .Select(hotel => new HotelSla(hotel, Figures(calls.GetValueOrDefault(hotel), pms.GetValueOrDefault(hotel), thresholds)))
                 .ToList();
-            windows.Add(new SlaWindow(name, since, Figures(calls.GetValueOrDefault(""), pms.GetValueOrDefault(""), thresholds), hotels));
+            windows.Add(new SlaWindow(name, since, fromRecords ? "records" : "hourly_aggregates",
+                Figures(calls.GetValueOrDefault(""), pms.GetValueOrDefault(""), thresholds), hotels));
         }
 
         return new SlaReport(now, thresholds.CallSuccessRateThreshold, thresholds.PmsResponseTimeThreshold,
@@ -100,6 +107,84 @@ public sealed class SlaReporter(NpgsqlDataSource dataSource, IOptions<SlaOptions
         return result;
     }
 
+    /// <summary>Per hotel and overall (key ""), from <c>call_hourly_stats</c>: whole hours starting at or after <paramref name="since"/>.</summary>
+    private async Task<(Dictionary<string, CallCounts> Calls, Dictionary<string, PmsStats> Pms)> AggregatesAsync(
+        DateTimeOffset since, string? hotelId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT hotel_id, sum(calls)::bigint, sum(failures)::bigint, sum(pms_requests)::bigint, sum(pms_failures)::bigint,
+                   (SELECT array_agg(total ORDER BY i) FROM (
+                        SELECT u.i, sum(u.b)::bigint AS total
+                        FROM call_hourly_stats inner_stats, unnest(inner_stats.pms_buckets) WITH ORDINALITY AS u(b, i)
+                        WHERE inner_stats.hotel_id = s.hotel_id AND inner_stats.hour >= @since
+                        GROUP BY u.i) AS per_bucket)
+            FROM call_hourly_stats s
+            WHERE hour >= @since AND (@hotelId::text IS NULL OR hotel_id = @hotelId::text)
+            GROUP BY hotel_id
+            """);
+        command.Parameters.AddWithValue("since", since);
+        command.Parameters.AddWithValue("hotelId", (object?)hotelId ?? DBNull.Value);
+        var calls = new Dictionary<string, CallCounts>(StringComparer.Ordinal);
+        var pms = new Dictionary<string, PmsStats>(StringComparer.Ordinal);
+        long allCalls = 0, allFailures = 0, allRequests = 0, allPmsFailures = 0;
+        var allBuckets = new long[PmsBucketBounds.Length + 1];
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var hotel = reader.GetString(0);
+                var buckets = reader.IsDBNull(5) ? new long[allBuckets.Length] : reader.GetFieldValue<long[]>(5);
+                calls[hotel] = new CallCounts(reader.GetInt64(1), reader.GetInt64(2));
+                pms[hotel] = new PmsStats(reader.GetInt64(3), reader.GetInt64(4), Quantile(0.95, buckets));
+                allCalls += reader.GetInt64(1);
+                allFailures += reader.GetInt64(2);
+                allRequests += reader.GetInt64(3);
+                allPmsFailures += reader.GetInt64(4);
+                for (var i = 0; i < Math.Min(buckets.Length, allBuckets.Length); i++)
+                {
+                    allBuckets[i] += buckets[i];
+                }
+            }
+        }
+
+        calls[""] = new CallCounts(allCalls, allFailures);
+        pms[""] = new PmsStats(allRequests, allPmsFailures, Quantile(0.95, allBuckets));
+        return (calls, pms);
+    }
+
+    /// <summary>The worker's PMS latency bucket bounds (seconds); the last bucket holds everything above.</summary>
+    internal static readonly double[] PmsBucketBounds = [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10];
+
+    /// <summary>The q-quantile of bucketed observations, interpolated linearly inside its bucket; the top bucket answers its lower bound.</summary>
+    internal static double? Quantile(double q, IReadOnlyList<long> buckets)
+    {
+        var total = buckets.Sum();
+        if (total == 0)
+        {
+            return null;
+        }
+
+        var rank = q * total;
+        long cumulative = 0;
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            if (cumulative + buckets[i] >= rank && buckets[i] > 0)
+            {
+                if (i >= PmsBucketBounds.Length)
+                {
+                    return PmsBucketBounds[^1];
+                }
+
+                var lower = i == 0 ? 0 : PmsBucketBounds[i - 1];
+                return lower + (PmsBucketBounds[i] - lower) * (rank - cumulative) / buckets[i];
+            }
+
+            cumulative += buckets[i];
+        }
+
+        return PmsBucketBounds[^1];
+    }
+
     internal sealed record CallCounts(long Calls, long Failures);
 
     internal sealed record PmsStats(long Requests, long Failures, double? P95Seconds);
@@ -135,7 +220,8 @@ public sealed record SlaReport(
     double? CurrentBurnRate,
     IReadOnlyList<SlaWindow> Windows);
 
-public sealed record SlaWindow(string Window, DateTimeOffset Since, SlaFigures Overall, IReadOnlyList<HotelSla> Hotels);
+/// <summary>One window; <c>Source</c> says whether it was read from the call records or the hourly aggregates.</summary>
+public sealed record SlaWindow(string Window, DateTimeOffset Since, string Source, SlaFigures Overall, IReadOnlyList<HotelSla> Hotels);
 
 public sealed record HotelSla(string HotelId, SlaFigures Figures);
 

@@ -30,7 +30,7 @@ public sealed class WorkerCrashTests(SharedServers servers)
         };
 
         var first = StartWorker(directory, environment);
-        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'call_hourly_stats'"),
+        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'processed_events'"),
             count => count == 1, "the worker process to apply its migrations", cancellationToken: cancellationToken);
         await TestDatabase.ExecuteAsync(database, $"""
             INSERT INTO outbox_messages (id, type, payload)

@@ -31,14 +31,15 @@ public sealed class CallAnalyticsHandler : IEventHandler
         }
 
         await using var upsert = new NpgsqlCommand("""
-            INSERT INTO call_hourly_stats AS s (hotel_id, hour, calls, successes, failures, duration_seconds_sum, pms_requests, pms_seconds_sum, pms_buckets)
-            VALUES (@hotel, date_trunc('hour', @ended AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1, @successes, @failures, @duration, @pmsRequests, @pmsSum, @buckets)
+            INSERT INTO call_hourly_stats AS s (hotel_id, hour, calls, successes, failures, duration_seconds_sum, pms_requests, pms_failures, pms_seconds_sum, pms_buckets)
+            VALUES (@hotel, date_trunc('hour', @ended AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1, @successes, @failures, @duration, @pmsRequests, @pmsFailures, @pmsSum, @buckets)
             ON CONFLICT (hotel_id, hour) DO UPDATE SET
                 calls = s.calls + 1,
                 successes = s.successes + EXCLUDED.successes,
                 failures = s.failures + EXCLUDED.failures,
                 duration_seconds_sum = s.duration_seconds_sum + EXCLUDED.duration_seconds_sum,
                 pms_requests = s.pms_requests + EXCLUDED.pms_requests,
+                pms_failures = s.pms_failures + EXCLUDED.pms_failures,
                 pms_seconds_sum = s.pms_seconds_sum + EXCLUDED.pms_seconds_sum,
                 pms_buckets = (SELECT array_agg(a + b ORDER BY i) FROM unnest(s.pms_buckets, EXCLUDED.pms_buckets) WITH ORDINALITY AS t(a, b, i))
             """, connection, transaction);
@@ -48,6 +49,7 @@ public sealed class CallAnalyticsHandler : IEventHandler
         upsert.Parameters.AddWithValue("failures", succeeded ? 0 : 1);
         upsert.Parameters.AddWithValue("duration", Math.Max(0, (ended - started).TotalSeconds));
         upsert.Parameters.AddWithValue("pmsRequests", (long)pmsSeconds.Length);
+        upsert.Parameters.AddWithValue("pmsFailures", payload.TryGetProperty("pmsFailures", out var failed) ? failed.GetInt64() : 0L);
         upsert.Parameters.AddWithValue("pmsSum", pmsSeconds.Sum());
         upsert.Parameters.AddWithValue("buckets", NpgsqlDbType.Array | NpgsqlDbType.Bigint, buckets);
         await upsert.ExecuteNonQueryAsync(cancellationToken);
