@@ -6,7 +6,7 @@ namespace VoiceHive.Tests;
 /// <summary>Guards on the solution's shape that design.md asks for and that a build here would not catch.</summary>
 public sealed class RepositoryLayoutTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = Infrastructure.Repository.Root;
 
     [Fact]
     public void NoProjectButTheAppHostReferencesAspire()
@@ -55,17 +55,4 @@ public sealed class RepositoryLayoutTests
     private static IEnumerable<string> ProjectFiles() =>
         Directory.EnumerateFiles(Root, "*.csproj", SearchOption.AllDirectories)
             .Where(path => !path.Contains("/bin/", StringComparison.Ordinal) && !path.Contains("/obj/", StringComparison.Ordinal));
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "VoiceHive.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("VoiceHive.sln not found above " + AppContext.BaseDirectory);
-    }
 }
