@@ -32,7 +32,9 @@ public sealed class PrometheusServer : IAsyncDisposable
         var server = new PrometheusServer(TestDirectories.Create("prom"), TestDirectories.FreePort());
         foreach (var (name, content) in files ?? new Dictionary<string, string>())
         {
-            await File.WriteAllTextAsync(Path.Combine(server.Directory, name), content);
+            var path = Path.Combine(server.Directory, name);
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await File.WriteAllTextAsync(path, content);
         }
 
         var configuration = Path.Combine(server.Directory, "prometheus.yml");
