@@ -1,0 +1,157 @@
+extern alias orchestrator;
+
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using VoiceHive.Tests.Infrastructure;
+using VoiceHive.Tests.Orchestrator;
+using PmsSimulatorSettings = orchestrator::VoiceHive.Orchestrator.Pms.PmsSimulatorSettings;
+using SimulatorProfile = orchestrator::VoiceHive.Orchestrator.Pms.SimulatorProfile;
+
+namespace VoiceHive.Tests.Monitoring;
+
+/// <summary>
+/// A PMS fault injected through the simulator, followed through the whole monitoring path with real
+/// processes: Prometheus evaluates the repository's rules (at test speed: 20 s rate windows, 5 s "for",
+/// 1 s intervals; the rules' logic itself is covered by the promtool tests), Alertmanager routes with the
+/// repository's configuration to the orchestrator's webhook and to fake Slack and PagerDuty servers, and
+/// the worker puts the hotel into degraded mode. Removing the fault resolves all of it.
+/// </summary>
+public sealed class AlertingEndToEndTests(SharedServers servers)
+{
+    private const string Token = "e2e-webhook-token";
+
+    [Fact]
+    public async Task APmsFaultFiresRoutesReactsAndResolves()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["ALERT_WEBHOOK_TOKEN"] = Token,
+            // Degraded mode must not shorten the slow PMS answers this test measures.
+            ["Pms:DegradedTimeout"] = "00:00:05",
+        };
+        await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString, settings);
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, settings);
+        orchestrator.UseRealPort();
+        worker.UseRealPort();
+        await using var slack = await ProgrammableHttpServer.StartAsync();
+        await using var pagerDuty = await ProgrammableHttpServer.StartAsync();
+        pagerDuty.Fallback = context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            return context.Response.WriteAsJsonAsync(new { status = "success", message = "Event processed", dedup_key = "k" });
+        };
+        await using var alertmanager = await StartAlertmanagerAsync(orchestrator.Address, slack, pagerDuty, cancellationToken);
+        await using var prometheus = await StartPrometheusAsync(orchestrator.Address, worker.Address, alertmanager.Port);
+        var simulator = orchestrator.Services.GetRequiredService<PmsSimulatorSettings>();
+        using var client = new HttpClient { BaseAddress = orchestrator.Address };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", Token);
+
+        // The fault: grand-plaza's PMS answers after about 2.5 s, and fails.
+        simulator.Set("grand-plaza", new SimulatorProfile(2500, 2800, 1));
+        await DriveUntilAsync(client, async () =>
+        {
+            var alerts = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?status=firing", cancellationToken);
+            var names = alerts.EnumerateArray().Select(a => a.GetProperty("alertName").GetString()).ToHashSet();
+            return names.Contains("CallSuccessRateLow") && names.Contains("PMSResponseTimeSlow")
+                && Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", cancellationToken)).Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 1
+                && slack.Requests.Any(r => r.Body.Contains("PMSResponseTimeSlow", StringComparison.Ordinal))
+                && pagerDuty.Requests.Any(r => r.Body.Contains("CallSuccessRateLow", StringComparison.Ordinal));
+        }, "the fault to fire both alerts, reach Slack, PagerDuty and the webhook, and degrade the hotel", prometheus, alertmanager, cancellationToken);
+
+        var firing = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?status=firing", cancellationToken);
+        var pmsAlert = firing.EnumerateArray().Single(a => a.GetProperty("alertName").GetString() == "PMSResponseTimeSlow");
+        Assert.Equal("grand-plaza", pmsAlert.GetProperty("hotelId").GetString());
+        Assert.Contains("reaction_applied", pmsAlert.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("event").GetString()));
+        var slackMessage = slack.Requests.First(r => r.Body.Contains("PMSResponseTimeSlow", StringComparison.Ordinal)).Body;
+        Assert.Contains("hotel grand-plaza", slackMessage, StringComparison.Ordinal);
+        Assert.Contains("docs/runbooks/PMSResponseTimeSlow.md", slackMessage, StringComparison.Ordinal);
+        Assert.Contains("\"event_action\":\"trigger\"", pagerDuty.Requests.First(r => r.Body.Contains("CallSuccessRateLow", StringComparison.Ordinal)).Body,
+            StringComparison.Ordinal);
+
+        // The fault is removed: healthy traffic resolves both alerts. (The SLO burn-rate alerts rightly keep
+        // firing: their longer windows still hold the fault.)
+        simulator.Set("grand-plaza", new SimulatorProfile(0, 0, 0));
+        await DriveUntilAsync(client, async () =>
+        {
+            var stillFiring = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?status=firing", cancellationToken);
+            return !stillFiring.EnumerateArray().Any(a => a.GetProperty("alertName").GetString() is "CallSuccessRateLow" or "PMSResponseTimeSlow")
+                && Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", cancellationToken)).Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 0
+                && slack.Requests.Any(r => r.Body.Contains("RESOLVED", StringComparison.Ordinal))
+                && pagerDuty.Requests.Any(r => r.Body.Contains("\"event_action\":\"resolve\"", StringComparison.Ordinal));
+        }, "removing the fault to resolve the alerts everywhere and lift degraded mode", prometheus, alertmanager, cancellationToken);
+
+        var resolved = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?hotel=grand-plaza", cancellationToken);
+        var pmsResolved = resolved.EnumerateArray().Single(a => a.GetProperty("alertName").GetString() == "PMSResponseTimeSlow");
+        Assert.Equal("resolved", pmsResolved.GetProperty("status").GetString());
+        Assert.Equal(["received", "reaction_applied", "resolved", "reaction_lifted"],
+            pmsResolved.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("event").GetString()));
+    }
+
+    /// <summary>Calls keep coming (one at a time, bounded in number) until the condition holds.</summary>
+    private static async Task DriveUntilAsync(HttpClient client, Func<Task<bool>> condition, string what, PrometheusServer prometheus,
+        AlertmanagerServer alertmanager, CancellationToken cancellationToken)
+    {
+        for (var call = 0; call < 200; call++)
+        {
+            var id = await client.StartCallAsync();
+            await client.TurnAsync(id, "Can you check reservation GR1042?");
+            await client.EndAsync(id, "transferred");
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+
+        throw new TimeoutException($"Gave up waiting for {what}.\nPrometheus:\n{prometheus.TailOfLog()}\nAlertmanager:\n{alertmanager.TailOfLog()}");
+    }
+
+    private static async Task<PrometheusServer> StartPrometheusAsync(Uri orchestrator, Uri worker, int alertmanagerPort)
+    {
+        var directory = Repository.Path("monitoring", "prometheus");
+        var files = new Dictionary<string, string>
+        {
+            ["targets/orchestrator.json"] = $$"""[{"targets": ["{{orchestrator.Authority}}"]}]""",
+            ["targets/worker.json"] = $$"""[{"targets": ["{{worker.Authority}}"]}]""",
+            ["targets/alertmanager.json"] = $$"""[{"targets": ["127.0.0.1:{{alertmanagerPort}}"]}]""",
+        };
+        foreach (var rules in Directory.GetFiles(Path.Combine(directory, "rules"), "*.yml"))
+        {
+            files["rules/" + Path.GetFileName(rules)] = File.ReadAllText(rules)
+                .Replace("[5m]", "[20s]", StringComparison.Ordinal)
+                .Replace("for: 2m", "for: 5s", StringComparison.Ordinal)
+                .Replace("for: 3m", "for: 5s", StringComparison.Ordinal);
+        }
+
+        return await PrometheusServer.StartAsync(
+            File.ReadAllText(Path.Combine(directory, "prometheus.yml"))
+                .Replace("scrape_interval: 15s", "scrape_interval: 1s", StringComparison.Ordinal)
+                .Replace("scrape_interval: 30s", "scrape_interval: 1s", StringComparison.Ordinal)
+                .Replace("evaluation_interval: 15s", "evaluation_interval: 1s", StringComparison.Ordinal)
+                .Replace("scrape_timeout: 10s", "scrape_timeout: 1s", StringComparison.Ordinal),
+            files);
+    }
+
+    private static async Task<AlertmanagerServer> StartAlertmanagerAsync(Uri orchestrator, ProgrammableHttpServer slack, ProgrammableHttpServer pagerDuty,
+        CancellationToken cancellationToken)
+    {
+        var secrets = TestDirectories.Create("am-secrets");
+        await File.WriteAllTextAsync(Path.Combine(secrets, "slack_webhook_url"), new Uri(slack.Address, "/services/T000/B000/XXXX").ToString(), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(secrets, "pagerduty_routing_key"), "R0UT1NGKEY", cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(secrets, "alert_webhook_token"), Token, cancellationToken);
+        var config = File.ReadAllText(Repository.Path("monitoring", "alertmanager", "alertmanager.yml"))
+            .Replace("/etc/alertmanager/secrets/", secrets + "/", StringComparison.Ordinal)
+            .Replace("http://orchestrator:8000/monitoring/alerts/webhook", new Uri(orchestrator, "/monitoring/alerts/webhook").ToString(), StringComparison.Ordinal)
+            .Replace("      - routing_key_file: " + secrets + "/pagerduty_routing_key",
+                $"      - routing_key_file: {secrets}/pagerduty_routing_key\n        url: {new Uri(pagerDuty.Address, "/v2/enqueue")}", StringComparison.Ordinal)
+            .Replace("  - templates/*.tmpl", "  - " + Repository.Path("monitoring", "alertmanager", "templates", "*.tmpl"), StringComparison.Ordinal)
+            .Replace("group_wait: 10s", "group_wait: 1s", StringComparison.Ordinal)
+            .Replace("group_interval: 10s", "group_interval: 1s", StringComparison.Ordinal);
+        return await AlertmanagerServer.StartAsync(config);
+    }
+}
