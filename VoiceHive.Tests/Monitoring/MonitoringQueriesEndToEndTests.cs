@@ -11,9 +11,10 @@ namespace VoiceHive.Tests.Monitoring;
 /// <summary>
 /// The repository's Prometheus configuration and rules, loaded by a real Prometheus scraping the running
 /// orchestrator, worker and exporters after a scripted call mix: every metric selector of every rule must
-/// match at least one series, so no alert silently refers to a series the system does not emit.
+/// match at least one series, and every dashboard panel query must return data, so no alert and no panel
+/// silently refers to a series the system does not emit.
 /// </summary>
-public sealed partial class RuleSelectorsEndToEndTests(SharedServers servers)
+public sealed partial class MonitoringQueriesEndToEndTests(SharedServers servers)
 {
     private static readonly HashSet<string> NotMetrics =
     [
@@ -22,7 +23,7 @@ public sealed partial class RuleSelectorsEndToEndTests(SharedServers servers)
     ];
 
     [Fact]
-    public async Task EveryMetricSelectorInEveryRuleMatchesASeriesOfTheRunningSystem()
+    public async Task EveryRuleSelectorAndEveryDashboardQueryFindsTheRunningSystemsSeries()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         var database = await servers.Postgres.CreateDatabaseAsync();
@@ -84,8 +85,26 @@ public sealed partial class RuleSelectorsEndToEndTests(SharedServers servers)
             }
         }
 
+        var panelQueries = GrafanaDashboardsTests.PanelQueries().ToList();
+        var empty = new List<string>();
+        foreach (var (dashboard, panel, expression) in panelQueries)
+        {
+            var query = GrafanaDashboardsTests.Substitute(expression);
+            try
+            {
+                await Eventually.Until(() => prometheus.QueryAsync(query, cancellationToken), samples => samples.Count > 0,
+                    $"data for {query}", TimeSpan.FromSeconds(30), cancellationToken);
+            }
+            catch (Exception exception) when (exception is TimeoutException or InvalidOperationException)
+            {
+                empty.Add($"{dashboard} / {panel}: {query} ({exception.Message.Split('\n')[0]})");
+            }
+        }
+
         Assert.True(selectors.Count >= 12, $"only {selectors.Count} selectors found: {string.Join(", ", selectors)}");
         Assert.True(missing.Count == 0, $"no series for: {string.Join(", ", missing)}\n{prometheus.TailOfLog()}");
+        Assert.True(panelQueries.Count >= 30, $"only {panelQueries.Count} panel queries found");
+        Assert.True(empty.Count == 0, "panels without data:\n" + string.Join("\n", empty));
     }
 
     [Theory]
