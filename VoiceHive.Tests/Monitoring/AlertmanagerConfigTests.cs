@@ -107,6 +107,52 @@ public sealed class AlertmanagerConfigTests(SharedServers servers)
         Assert.Equal(["CallSuccessRateLow", "PMSResponseTimeSlow"], stored.EnumerateArray().Select(a => a.GetProperty("alertName").GetString()).Order());
     }
 
+    [Fact]
+    public async Task ACriticalAlertAndServiceDownInhibitTheWarningsTheyExplain()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var secrets = TestDirectories.Create("am-secrets");
+        foreach (var name in (string[])["slack_webhook_url", "pagerduty_routing_key", "alert_webhook_token"])
+        {
+            await File.WriteAllTextAsync(Path.Combine(secrets, name), name == "slack_webhook_url" ? "http://127.0.0.1:9/" : "x", cancellationToken);
+        }
+
+        await using var alertmanager = await AlertmanagerServer.StartAsync(File.ReadAllText(ConfigFile)
+            .Replace("/etc/alertmanager/secrets/", secrets + "/", StringComparison.Ordinal)
+            .Replace("  - templates/*.tmpl", "  - " + Repository.Path("monitoring", "alertmanager", "templates", "*.tmpl"), StringComparison.Ordinal));
+
+        using var post = await alertmanager.Http.PostAsJsonAsync("api/v2/alerts", new[]
+        {
+            Labelled("HttpLatencyHigh", "critical", "voicehive-orchestrator"),
+            Labelled("HttpLatencyHigh", "warning", "voicehive-orchestrator"),
+            Labelled("ServiceDown", "critical", "voicehive-worker"),
+            Labelled("WorkerConsumerLagHigh", "warning", "voicehive-worker"),
+            Labelled("HighErrorRate", "warning", "voicehive-orchestrator"),
+        }, cancellationToken);
+        post.EnsureSuccessStatusCode();
+
+        var states = await Eventually.Until(async () =>
+            {
+                var alerts = await alertmanager.Http.GetFromJsonAsync<JsonElement>("api/v2/alerts", cancellationToken);
+                return alerts.EnumerateArray().ToDictionary(
+                    a => $"{a.GetProperty("labels").GetProperty("alertname").GetString()}/{a.GetProperty("labels").GetProperty("severity").GetString()}",
+                    a => a.GetProperty("status").GetProperty("state").GetString());
+            },
+            s => s.Count == 5 && s["HttpLatencyHigh/warning"] == "suppressed" && s["WorkerConsumerLagHigh/warning"] == "suppressed",
+            "the inhibitions to apply", cancellationToken: cancellationToken);
+
+        Assert.Equal("active", states["HttpLatencyHigh/critical"]);
+        Assert.Equal("active", states["ServiceDown/critical"]);
+        Assert.Equal("active", states["HighErrorRate/warning"]);
+    }
+
+    private static object Labelled(string name, string severity, string service) => new
+    {
+        labels = new Dictionary<string, string> { ["alertname"] = name, ["severity"] = severity, ["service"] = service },
+        annotations = new Dictionary<string, string> { ["summary"] = name },
+        startsAt = DateTimeOffset.UtcNow.AddMinutes(-1),
+    };
+
     private static object Alert(string name, string severity, string? hotel, string description)
     {
         var labels = new Dictionary<string, string> { ["alertname"] = name, ["severity"] = severity, ["service"] = "voicehive-orchestrator" };
