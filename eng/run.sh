@@ -9,7 +9,10 @@
 #   eng/run.sh --smoke     local mode on free ports: start, check health and the scrape endpoints, stop
 #
 # Local mode settings (environment): VOICEHIVE_RUN_DIR (state, default /var/tmp/voicehive-run),
-# ORCHESTRATOR_PORT (8000), WORKER_PORT (8001), POSTGRES_PORT (55432), REDIS_PORT (56379).
+# ORCHESTRATOR_PORT (8000), WORKER_PORT (8001), POSTGRES_PORT (55432), REDIS_PORT (56379),
+# PROMETHEUS_PORT (9090), ALERTMANAGER_PORT (9093), REDIS_EXPORTER_PORT (9121), POSTGRES_EXPORTER_PORT (9187),
+# NODE_EXPORTER_PORT (9100), BLACKBOX_EXPORTER_PORT (9115); SLACK_WEBHOOK_URL and PAGERDUTY_INTEGRATION_KEY
+# for real notifications (without them Alertmanager's Slack and PagerDuty deliveries fail and are logged).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -40,11 +43,17 @@ fi
 if [ "$mode" = smoke ]; then
   RUN_DIR=$(mktemp -d /tmp/voicehive-smoke.XXXXXX)
   ORCHESTRATOR_PORT=$(free_port); WORKER_PORT=$(free_port); POSTGRES_PORT=$(free_port); REDIS_PORT=$(free_port)
+  PROMETHEUS_PORT=$(free_port); ALERTMANAGER_PORT=$(free_port)
+  REDIS_EXPORTER_PORT=$(free_port); POSTGRES_EXPORTER_PORT=$(free_port); NODE_EXPORTER_PORT=$(free_port); BLACKBOX_EXPORTER_PORT=$(free_port)
 else
   RUN_DIR=${VOICEHIVE_RUN_DIR:-/var/tmp/voicehive-run}
   ORCHESTRATOR_PORT=${ORCHESTRATOR_PORT:-8000}; WORKER_PORT=${WORKER_PORT:-8001}
   POSTGRES_PORT=${POSTGRES_PORT:-55432}; REDIS_PORT=${REDIS_PORT:-56379}
-  for port in "$ORCHESTRATOR_PORT" "$WORKER_PORT" "$POSTGRES_PORT" "$REDIS_PORT"; do
+  PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}; ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
+  REDIS_EXPORTER_PORT=${REDIS_EXPORTER_PORT:-9121}; POSTGRES_EXPORTER_PORT=${POSTGRES_EXPORTER_PORT:-9187}
+  NODE_EXPORTER_PORT=${NODE_EXPORTER_PORT:-9100}; BLACKBOX_EXPORTER_PORT=${BLACKBOX_EXPORTER_PORT:-9115}
+  for port in "$ORCHESTRATOR_PORT" "$WORKER_PORT" "$POSTGRES_PORT" "$REDIS_PORT" "$PROMETHEUS_PORT" "$ALERTMANAGER_PORT" \
+      "$REDIS_EXPORTER_PORT" "$POSTGRES_EXPORTER_PORT" "$NODE_EXPORTER_PORT" "$BLACKBOX_EXPORTER_PORT"; do
     port_in_use "$port" && die "port $port is in use: stop what holds it, or choose other ports (see the top of eng/run.sh)"
   done
 fi
@@ -120,7 +129,56 @@ for service in "orchestrator:$ORCHESTRATOR_PORT" "worker:$WORKER_PORT"; do
   wait_http_ok "http://127.0.0.1:$port/health" 90 || { tail -n 30 "$RUN_DIR/logs/$name.log"; curl -s "http://127.0.0.1:$port/health"; echo; die "$name is not healthy"; }
 done
 
+# The monitoring stack from monitoring/, with this mode's addresses: file_sd targets written here, and a copy of
+# the Alertmanager configuration with its secrets directory and the webhook's host replaced.
+MON="$RUN_DIR/monitoring"
+rm -rf "$MON"; mkdir -p "$MON/prometheus/targets" "$MON/alertmanager/secrets"
+cp monitoring/prometheus/prometheus.yml "$MON/prometheus/"
+cp -r monitoring/prometheus/rules "$MON/prometheus/"
+target() { printf '[{"targets": ["%s"]}]\n' "$2" >"$MON/prometheus/targets/$1.json"; }
+target orchestrator "127.0.0.1:$ORCHESTRATOR_PORT"
+target worker "127.0.0.1:$WORKER_PORT"
+target alertmanager "127.0.0.1:$ALERTMANAGER_PORT"
+target redis-exporter "127.0.0.1:$REDIS_EXPORTER_PORT"
+target postgres-exporter "127.0.0.1:$POSTGRES_EXPORTER_PORT"
+target node-exporter "127.0.0.1:$NODE_EXPORTER_PORT"
+printf '[{"targets": ["http://127.0.0.1:%s/health", "http://127.0.0.1:%s/health"], "labels": {"blackbox": "127.0.0.1:%s"}}]\n' \
+  "$ORCHESTRATOR_PORT" "$WORKER_PORT" "$BLACKBOX_EXPORTER_PORT" >"$MON/prometheus/targets/health-probes.json"
+printf '%s' "${SLACK_WEBHOOK_URL:-http://127.0.0.1:9/slack-not-configured}" >"$MON/alertmanager/secrets/slack_webhook_url"
+printf '%s' "${PAGERDUTY_INTEGRATION_KEY:-pagerduty-not-configured}" >"$MON/alertmanager/secrets/pagerduty_routing_key"
+printf '%s' "$ALERT_WEBHOOK_TOKEN" >"$MON/alertmanager/secrets/alert_webhook_token"
+chmod 600 "$MON/alertmanager/secrets/"*
+sed -e "s|/etc/alertmanager/secrets/|$MON/alertmanager/secrets/|" \
+    -e "s|http://orchestrator:8000/|http://127.0.0.1:$ORCHESTRATOR_PORT/|" \
+    -e "s|  - templates/\*.tmpl|  - $REPO_ROOT/monitoring/alertmanager/templates/*.tmpl|" \
+    monitoring/alertmanager/alertmanager.yml >"$MON/alertmanager/alertmanager.yml"
+
+prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$REDIS_PORT" -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT" \
+  >"$RUN_DIR/logs/redis-exporter.log" 2>&1 &
+started $! TERM
+DATA_SOURCE_NAME="postgresql://postgres@127.0.0.1:$POSTGRES_PORT/postgres?sslmode=disable" \
+  prometheus-postgres-exporter --web.listen-address="127.0.0.1:$POSTGRES_EXPORTER_PORT" >"$RUN_DIR/logs/postgres-exporter.log" 2>&1 &
+started $! TERM
+prometheus-node-exporter --web.listen-address="127.0.0.1:$NODE_EXPORTER_PORT" >"$RUN_DIR/logs/node-exporter.log" 2>&1 &
+started $! TERM
+prometheus-blackbox-exporter --config.file=/etc/prometheus/blackbox.yml --web.listen-address="127.0.0.1:$BLACKBOX_EXPORTER_PORT" \
+  >"$RUN_DIR/logs/blackbox-exporter.log" 2>&1 &
+started $! TERM
+prometheus-alertmanager --config.file="$MON/alertmanager/alertmanager.yml" --storage.path="$RUN_DIR/alertmanager-data" \
+  --web.listen-address="127.0.0.1:$ALERTMANAGER_PORT" --cluster.listen-address= >"$RUN_DIR/logs/alertmanager.log" 2>&1 &
+started $! TERM
+prometheus --config.file="$MON/prometheus/prometheus.yml" --storage.tsdb.path="$RUN_DIR/prometheus-data" \
+  --storage.tsdb.retention.time=30d --storage.tsdb.retention.size=10GB \
+  --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle >"$RUN_DIR/logs/prometheus.log" 2>&1 &
+started $! TERM
+wait_http_ok "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready" 60 || { tail -n 20 "$RUN_DIR/logs/alertmanager.log"; die "Alertmanager did not start"; }
+wait_http_ok "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" 60 || { tail -n 20 "$RUN_DIR/logs/prometheus.log"; die "Prometheus did not start"; }
+
 if [ "$mode" = smoke ]; then
+  # Every scrape target up: the services' four jobs, three exporters, two /health probes through blackbox.
+  up_targets() { curl -s "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/targets?state=active" | grep -o '"health":"up"' | wc -l; }
+  for _ in $(seq 1 120); do [ "$(up_targets)" -eq 9 ] && break; sleep 0.5; done
+  [ "$(up_targets)" -eq 9 ] || { curl -s "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/targets?state=active" | grep -o '"lastError":"[^"]*"' | sort | uniq -c; die "not every Prometheus target is up"; }
   for port in "$ORCHESTRATOR_PORT" "$WORKER_PORT"; do
     for path in /metrics /monitoring/metrics; do
       curl -sf "http://127.0.0.1:$port$path" | promtool check metrics || die "promtool check metrics failed for :$port$path"
@@ -138,13 +196,15 @@ if [ "$mode" = smoke ]; then
   curl -sf "$api/monitoring/metrics" | grep -q 'voicehive_call_success_total{hotel_id="grand-plaza",outcome="resolved"} 1' \
     || die "the call is not in the business metrics"
   curl -sf "$api/openapi/v1.json" >/dev/null || die "no OpenAPI document"
-  say "smoke check passed: both services healthy, scrape endpoints pass promtool, a call went through"
+  say "smoke check passed: both services healthy, scrape endpoints pass promtool, a call went through, every Prometheus target is up"
   exit 0
 fi
 
 cat <<INFO
 
 VoiceHive is running in local-process mode (Grafana and Jaeger have no Debian package; they run in Aspire mode).
+Prometheus, Alertmanager and the exporters use the files in monitoring/; their copies with this mode's
+addresses are in $MON.
 
   orchestrator   http://127.0.0.1:$ORCHESTRATOR_PORT   health /health  liveness /alive  metrics /metrics, /monitoring/metrics
     calls API    http://127.0.0.1:$ORCHESTRATOR_PORT/api/calls      (OpenAPI: /openapi/v1.json)
@@ -152,6 +212,8 @@ VoiceHive is running in local-process mode (Grafana and Jaeger have no Debian pa
     alerts       http://127.0.0.1:$ORCHESTRATOR_PORT/monitoring/alerts   (webhook token: $ALERT_WEBHOOK_TOKEN)
     PMS faults   http://127.0.0.1:$ORCHESTRATOR_PORT/admin/pms-simulator (bearer token: $Pms__SimulatorAdminToken)
   worker         http://127.0.0.1:$WORKER_PORT   health /health  liveness /alive  metrics /metrics, /monitoring/metrics
+  prometheus     http://127.0.0.1:$PROMETHEUS_PORT/classic/graph   (targets: /classic/targets, alerts: /classic/alerts)
+  alertmanager   http://127.0.0.1:$ALERTMANAGER_PORT
   postgresql     $ConnectionStrings__voicehivedb
   redis          $ConnectionStrings__redis
   logs           $RUN_DIR/logs
