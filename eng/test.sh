@@ -77,7 +77,7 @@ fi
 
 if [ $# -eq 0 ]; then
   say "the run command, end to end (local-process mode on free ports)"
-  check "eng/run.sh --smoke: orchestrator and worker healthy, scrape endpoints pass promtool" eng/run.sh --smoke
+  check "eng/run.sh --smoke: services healthy, scrapes pass promtool, a call goes through, every Prometheus target up" eng/run.sh --smoke
 fi
 
 summary
