@@ -111,6 +111,7 @@ export ConnectionStrings__voicehivedb="Host=127.0.0.1;Port=$POSTGRES_PORT;Userna
 export ConnectionStrings__redis="127.0.0.1:$REDIS_PORT"
 export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
 export services__orchestrator__http__0="http://127.0.0.1:$ORCHESTRATOR_PORT"
+TRAFFIC_RATE=${TRAFFIC_RATE:-1}
 # Local-only secrets: Alertmanager's bearer token for the webhook, and the PMS simulator's admin token.
 export ALERT_WEBHOOK_TOKEN=${ALERT_WEBHOOK_TOKEN:-local-webhook-token}
 export Pms__SimulatorAdminToken=${Pms__SimulatorAdminToken:-local-simulator-token}
@@ -218,7 +219,14 @@ addresses are in $MON.
   redis          $ConnectionStrings__redis
   logs           $RUN_DIR/logs
 
+Traffic: eng/traffic.sh sends a mix of calls (TRAFFIC_RATE=$TRAFFIC_RATE calls/s here; 0 turns it off).
+Faults:  eng/traffic.sh --fault grand-plaza --failure-rate 0.5 --latency-ms 2500   (and --clear-faults)
+
 Ctrl-C stops everything.
 INFO
+if awk -v r="$TRAFFIC_RATE" 'BEGIN { exit !(r > 0) }'; then
+  eng/traffic.sh --url "http://127.0.0.1:$ORCHESTRATOR_PORT" --rate "$TRAFFIC_RATE" >"$RUN_DIR/logs/traffic.log" 2>&1 &
+  started $! TERM
+fi
 wait -n "${pids[@]}" || true
 warn "a process exited; see $RUN_DIR/logs"
