@@ -44,7 +44,7 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
             context.Response.StatusCode = StatusCodes.Status202Accepted;
             return context.Response.WriteAsJsonAsync(new { status = "success", message = "Event processed", dedup_key = "k" });
         };
-        await using var alertmanager = await StartAlertmanagerAsync(orchestrator.Address, slack, pagerDuty, cancellationToken);
+        await using var alertmanager = await StartAlertmanagerAsync(orchestrator.Address, slack, pagerDuty);
         await using var prometheus = await StartPrometheusAsync(orchestrator.Address, worker.Address, alertmanager.Port);
         var simulator = orchestrator.Services.GetRequiredService<PmsSimulatorSettings>();
         using var client = new HttpClient { BaseAddress = orchestrator.Address };
@@ -111,47 +111,18 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
         throw new TimeoutException($"Gave up waiting for {what}.\nPrometheus:\n{prometheus.TailOfLog()}\nAlertmanager:\n{alertmanager.TailOfLog()}");
     }
 
-    private static async Task<PrometheusServer> StartPrometheusAsync(Uri orchestrator, Uri worker, int alertmanagerPort)
+    private static Task<PrometheusServer> StartPrometheusAsync(Uri orchestrator, Uri worker, int alertmanagerPort)
     {
-        var directory = Repository.Path("monitoring", "prometheus");
-        var files = new Dictionary<string, string>
-        {
-            ["targets/orchestrator.json"] = $$"""[{"targets": ["{{orchestrator.Authority}}"]}]""",
-            ["targets/worker.json"] = $$"""[{"targets": ["{{worker.Authority}}"]}]""",
-            ["targets/alertmanager.json"] = $$"""[{"targets": ["127.0.0.1:{{alertmanagerPort}}"]}]""",
-        };
-        foreach (var rules in Directory.GetFiles(Path.Combine(directory, "rules"), "*.yml"))
-        {
-            files["rules/" + Path.GetFileName(rules)] = File.ReadAllText(rules)
-                .Replace("[5m]", "[20s]", StringComparison.Ordinal)
-                .Replace("for: 2m", "for: 5s", StringComparison.Ordinal)
-                .Replace("for: 3m", "for: 5s", StringComparison.Ordinal);
-        }
-
-        return await PrometheusServer.StartAsync(
-            File.ReadAllText(Path.Combine(directory, "prometheus.yml"))
-                .Replace("scrape_interval: 15s", "scrape_interval: 1s", StringComparison.Ordinal)
-                .Replace("scrape_interval: 30s", "scrape_interval: 1s", StringComparison.Ordinal)
-                .Replace("evaluation_interval: 15s", "evaluation_interval: 1s", StringComparison.Ordinal)
-                .Replace("scrape_timeout: 10s", "scrape_timeout: 1s", StringComparison.Ordinal),
-            files);
+        var files = MonitoringFiles.RulesAtTestSpeed();
+        files["targets/orchestrator.json"] = $$"""[{"targets": ["{{orchestrator.Authority}}"]}]""";
+        files["targets/worker.json"] = $$"""[{"targets": ["{{worker.Authority}}"]}]""";
+        files["targets/alertmanager.json"] = $$"""[{"targets": ["127.0.0.1:{{alertmanagerPort}}"]}]""";
+        return PrometheusServer.StartAsync(MonitoringFiles.PrometheusConfigAtTestSpeed(), files);
     }
 
-    private static async Task<AlertmanagerServer> StartAlertmanagerAsync(Uri orchestrator, ProgrammableHttpServer slack, ProgrammableHttpServer pagerDuty,
-        CancellationToken cancellationToken)
+    private static async Task<AlertmanagerServer> StartAlertmanagerAsync(Uri orchestrator, ProgrammableHttpServer slack, ProgrammableHttpServer pagerDuty)
     {
-        var secrets = TestDirectories.Create("am-secrets");
-        await File.WriteAllTextAsync(Path.Combine(secrets, "slack_webhook_url"), new Uri(slack.Address, "/services/T000/B000/XXXX").ToString(), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(secrets, "pagerduty_routing_key"), "R0UT1NGKEY", cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(secrets, "alert_webhook_token"), Token, cancellationToken);
-        var config = File.ReadAllText(Repository.Path("monitoring", "alertmanager", "alertmanager.yml"))
-            .Replace("/etc/alertmanager/secrets/", secrets + "/", StringComparison.Ordinal)
-            .Replace("http://orchestrator:8000/monitoring/alerts/webhook", new Uri(orchestrator, "/monitoring/alerts/webhook").ToString(), StringComparison.Ordinal)
-            .Replace("      - routing_key_file: " + secrets + "/pagerduty_routing_key",
-                $"      - routing_key_file: {secrets}/pagerduty_routing_key\n        url: {new Uri(pagerDuty.Address, "/v2/enqueue")}", StringComparison.Ordinal)
-            .Replace("  - templates/*.tmpl", "  - " + Repository.Path("monitoring", "alertmanager", "templates", "*.tmpl"), StringComparison.Ordinal)
-            .Replace("group_wait: 10s", "group_wait: 1s", StringComparison.Ordinal)
-            .Replace("group_interval: 10s", "group_interval: 1s", StringComparison.Ordinal);
-        return await AlertmanagerServer.StartAsync(config);
+        var secrets = await MonitoringFiles.AlertmanagerSecretsAsync(new Uri(slack.Address, "/services/T000/B000/XXXX").ToString(), "R0UT1NGKEY", Token);
+        return await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig(secrets, orchestrator, pagerDuty.Address, fastGrouping: true));
     }
 }

@@ -59,17 +59,8 @@ public sealed class AlertmanagerConfigTests(SharedServers servers)
         await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString,
             new Dictionary<string, string?> { ["ALERT_WEBHOOK_TOKEN"] = "am-token" });
         orchestrator.UseRealPort();
-        var webhook = new Uri(orchestrator.Address, "/monitoring/alerts/webhook");
-        var secrets = TestDirectories.Create("am-secrets");
-        await File.WriteAllTextAsync(Path.Combine(secrets, "slack_webhook_url"), new Uri(slack.Address, "/services/T000/B000/XXXX").ToString(), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(secrets, "pagerduty_routing_key"), "R0UT1NGKEY", cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(secrets, "alert_webhook_token"), "am-token", cancellationToken);
-        await using var alertmanager = await AlertmanagerServer.StartAsync(
-            File.ReadAllText(ConfigFile)
-                .Replace("/etc/alertmanager/secrets/", secrets + "/", StringComparison.Ordinal)
-                .Replace("http://orchestrator:8000/monitoring/alerts/webhook", webhook.ToString(), StringComparison.Ordinal)
-                .Replace("      - routing_key_file: " + secrets + "/pagerduty_routing_key", $"      - routing_key_file: {secrets}/pagerduty_routing_key\n        url: {new Uri(pagerDuty.Address, "/v2/enqueue")}", StringComparison.Ordinal)
-                .Replace("  - templates/*.tmpl", "  - " + Repository.Path("monitoring", "alertmanager", "templates", "*.tmpl"), StringComparison.Ordinal));
+        var secrets = await MonitoringFiles.AlertmanagerSecretsAsync(new Uri(slack.Address, "/services/T000/B000/XXXX").ToString(), "R0UT1NGKEY", "am-token");
+        await using var alertmanager = await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig(secrets, orchestrator.Address, pagerDuty.Address));
 
         using var post = await alertmanager.Http.PostAsJsonAsync("api/v2/alerts", new[]
         {
@@ -111,15 +102,8 @@ public sealed class AlertmanagerConfigTests(SharedServers servers)
     public async Task ACriticalAlertAndServiceDownInhibitTheWarningsTheyExplain()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var secrets = TestDirectories.Create("am-secrets");
-        foreach (var name in (string[])["slack_webhook_url", "pagerduty_routing_key", "alert_webhook_token"])
-        {
-            await File.WriteAllTextAsync(Path.Combine(secrets, name), name == "slack_webhook_url" ? "http://127.0.0.1:9/" : "x", cancellationToken);
-        }
-
-        await using var alertmanager = await AlertmanagerServer.StartAsync(File.ReadAllText(ConfigFile)
-            .Replace("/etc/alertmanager/secrets/", secrets + "/", StringComparison.Ordinal)
-            .Replace("  - templates/*.tmpl", "  - " + Repository.Path("monitoring", "alertmanager", "templates", "*.tmpl"), StringComparison.Ordinal));
+        var secrets = await MonitoringFiles.AlertmanagerSecretsAsync("http://127.0.0.1:9/", "x", "x");
+        await using var alertmanager = await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig(secrets));
 
         using var post = await alertmanager.Http.PostAsJsonAsync("api/v2/alerts", new[]
         {

@@ -54,14 +54,9 @@ public sealed partial class MonitoringQueriesEndToEndTests(SharedServers servers
 
         await redis.StartAsync();
 
-        var directory = Repository.Path("monitoring", "prometheus");
+        var rules = Path.Combine(MonitoringFiles.PrometheusDirectory, "rules", "*.yml");
         await using var prometheus = await PrometheusServer.StartAsync(
-            File.ReadAllText(Path.Combine(directory, "prometheus.yml"))
-                .Replace("scrape_interval: 15s", "scrape_interval: 1s", StringComparison.Ordinal)
-                .Replace("scrape_interval: 30s", "scrape_interval: 1s", StringComparison.Ordinal)
-                .Replace("evaluation_interval: 15s", "evaluation_interval: 1s", StringComparison.Ordinal)
-                .Replace("scrape_timeout: 10s", "scrape_timeout: 1s", StringComparison.Ordinal)
-                .Replace("  - rules/*.yml", "  - " + Path.Combine(directory, "rules", "*.yml"), StringComparison.Ordinal),
+            MonitoringFiles.PrometheusConfigAtTestSpeed().Replace("  - rules/*.yml", "  - " + rules, StringComparison.Ordinal),
             new Dictionary<string, string>
             {
                 ["targets/orchestrator.json"] = Targets(orchestrator.Address),

@@ -1,0 +1,64 @@
+namespace VoiceHive.Tests.Infrastructure;
+
+/// <summary>
+/// The repository's monitoring configuration, adapted to a test environment the way a run mode adapts it:
+/// addresses, the secrets directory, and (for end-to-end tests) test-speed intervals. Nothing else changes.
+/// </summary>
+public static class MonitoringFiles
+{
+    public static string PrometheusDirectory => Repository.Path("monitoring", "prometheus");
+
+    /// <summary>prometheus.yml with 1 s scrape and evaluation intervals.</summary>
+    public static string PrometheusConfigAtTestSpeed() =>
+        File.ReadAllText(Path.Combine(PrometheusDirectory, "prometheus.yml"))
+            .Replace("scrape_interval: 15s", "scrape_interval: 1s", StringComparison.Ordinal)
+            .Replace("scrape_interval: 30s", "scrape_interval: 1s", StringComparison.Ordinal)
+            .Replace("evaluation_interval: 15s", "evaluation_interval: 1s", StringComparison.Ordinal)
+            .Replace("scrape_timeout: 10s", "scrape_timeout: 1s", StringComparison.Ordinal);
+
+    /// <summary>The rule files with 20 s rate windows and 5 s "for", so that alerts fire within a test (their logic is covered by promtool's tests).</summary>
+    public static Dictionary<string, string> RulesAtTestSpeed() =>
+        Directory.GetFiles(Path.Combine(PrometheusDirectory, "rules"), "*.yml").ToDictionary(
+            file => "rules/" + Path.GetFileName(file),
+            file => File.ReadAllText(file)
+                .Replace("[5m]", "[20s]", StringComparison.Ordinal)
+                .Replace("for: 2m", "for: 5s", StringComparison.Ordinal)
+                .Replace("for: 3m", "for: 5s", StringComparison.Ordinal));
+
+    /// <summary>
+    /// alertmanager.yml for a test: secrets from <paramref name="secrets"/>, the webhook at <paramref name="orchestrator"/>,
+    /// PagerDuty's Events API at <paramref name="pagerDuty"/> when given, templates from the repository, and
+    /// optionally 1 s grouping.
+    /// </summary>
+    public static string AlertmanagerConfig(string secrets, Uri? orchestrator = null, Uri? pagerDuty = null, bool fastGrouping = false)
+    {
+        var config = File.ReadAllText(Repository.Path("monitoring", "alertmanager", "alertmanager.yml"))
+            .Replace("/etc/alertmanager/secrets/", secrets + "/", StringComparison.Ordinal)
+            .Replace("  - templates/*.tmpl", "  - " + Repository.Path("monitoring", "alertmanager", "templates", "*.tmpl"), StringComparison.Ordinal);
+        if (orchestrator is not null)
+        {
+            config = config.Replace("http://orchestrator:8000/monitoring/alerts/webhook", new Uri(orchestrator, "/monitoring/alerts/webhook").ToString(),
+                StringComparison.Ordinal);
+        }
+
+        if (pagerDuty is not null)
+        {
+            config = config.Replace($"      - routing_key_file: {secrets}/pagerduty_routing_key",
+                $"      - routing_key_file: {secrets}/pagerduty_routing_key\n        url: {new Uri(pagerDuty, "/v2/enqueue")}", StringComparison.Ordinal);
+        }
+
+        return fastGrouping
+            ? config.Replace("group_wait: 10s", "group_wait: 1s", StringComparison.Ordinal).Replace("group_interval: 10s", "group_interval: 1s", StringComparison.Ordinal)
+            : config;
+    }
+
+    /// <summary>A fresh secrets directory with the three files Alertmanager reads.</summary>
+    public static async Task<string> AlertmanagerSecretsAsync(string slackWebhookUrl, string pagerDutyRoutingKey, string webhookToken)
+    {
+        var secrets = TestDirectories.Create("am-secrets");
+        await File.WriteAllTextAsync(Path.Combine(secrets, "slack_webhook_url"), slackWebhookUrl);
+        await File.WriteAllTextAsync(Path.Combine(secrets, "pagerduty_routing_key"), pagerDutyRoutingKey);
+        await File.WriteAllTextAsync(Path.Combine(secrets, "alert_webhook_token"), webhookToken);
+        return secrets;
+    }
+}
