@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.Tests.Stack;
+
+/// <summary>
+/// What every host of the whole system must show: written against <see cref="IVoiceHiveStack"/> only, so the
+/// Aspire test project runs the same checks on the AppHost. Here they run on <see cref="LocalProcessStack"/>.
+/// </summary>
+public abstract class StackTests
+{
+    protected abstract Task<IVoiceHiveStack> StartStackAsync();
+
+    [Fact]
+    public async Task EveryScrapeTargetIsUp()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var stack = await StartStackAsync();
+        using var prometheus = new HttpClient { BaseAddress = stack.Prometheus };
+
+        var targets = await Eventually.Until(
+            async () => (await prometheus.GetFromJsonAsync<JsonElement>("api/v1/targets?state=active", cancellationToken))
+                .GetProperty("data").GetProperty("activeTargets").EnumerateArray()
+                .Select(t => (Job: t.GetProperty("labels").GetProperty("job").GetString()!, Health: t.GetProperty("health").GetString()!))
+                .ToList(),
+            list => stack.ScrapeJobs.All(job => list.Any(t => t.Job == job)) && list.Where(t => stack.ScrapeJobs.Contains(t.Job)).All(t => t.Health == "up"),
+            "every scrape target to be up", TimeSpan.FromSeconds(90), cancellationToken);
+
+        Assert.All(stack.ScrapeJobs, job => Assert.Contains(targets, t => t.Job == job && t.Health == "up"));
+    }
+
+    [Fact]
+    public async Task TheOrchestratorServesACallAndTheServicesAreHealthy()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var stack = await StartStackAsync();
+        using var orchestrator = new HttpClient { BaseAddress = stack.Orchestrator };
+        using var worker = new HttpClient { BaseAddress = stack.Worker };
+
+        var call = await orchestrator.StartCallAsync();
+        var turn = await orchestrator.TurnAsync(call, "What time is check-out?");
+        var summary = await orchestrator.EndAsync(call, "resolved");
+
+        Assert.Equal("checkout_time", turn.GetProperty("intent").GetString());
+        Assert.True(summary.GetProperty("succeeded").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, (await orchestrator.GetAsync("/health", cancellationToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await worker.GetAsync("/health", cancellationToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AlertmanagerDeliversToTheOrchestratorsWebhook()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var stack = await StartStackAsync();
+        using var alertmanager = new HttpClient { BaseAddress = stack.Alertmanager };
+        using var orchestrator = new HttpClient { BaseAddress = stack.Orchestrator };
+
+        (await alertmanager.PostAsJsonAsync("api/v2/alerts", new[]
+        {
+            new
+            {
+                labels = new Dictionary<string, string> { ["alertname"] = "StackProbe", ["severity"] = "info", ["service"] = "voicehive-orchestrator" },
+                annotations = new Dictionary<string, string> { ["summary"] = "a probe", ["description"] = "value 1" },
+                startsAt = DateTimeOffset.UtcNow.AddMinutes(-1),
+            },
+        }, cancellationToken)).EnsureSuccessStatusCode();
+
+        await Eventually.Until(
+            async () => (await orchestrator.GetFromJsonAsync<JsonElement>("/monitoring/alerts", cancellationToken)).EnumerateArray()
+                .Any(a => a.GetProperty("alertName").GetString() == "StackProbe"),
+            "the probe alert to reach the webhook", TimeSpan.FromSeconds(60), cancellationToken);
+    }
+}
+
+/// <summary><see cref="StackTests"/> on the local-process stack.</summary>
+public sealed class LocalProcessStackTests(SharedServers servers) : StackTests, IAsyncLifetime
+{
+    private ProgrammableHttpServer _slack = null!;
+    private ProgrammableHttpServer _pagerDuty = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _slack = await ProgrammableHttpServer.StartAsync();
+        _pagerDuty = await ProgrammableHttpServer.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _slack.DisposeAsync();
+        await _pagerDuty.DisposeAsync();
+    }
+
+    protected override async Task<IVoiceHiveStack> StartStackAsync() => await LocalProcessStack.StartAsync(servers, _slack.Address, _pagerDuty.Address);
+}
