@@ -1,42 +1,25 @@
-extern alias orchestrator;
-
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.Tests.Infrastructure;
 using VoiceHive.Tests.Orchestrator;
-using PmsSimulatorSettings = orchestrator::VoiceHive.Orchestrator.Pms.PmsSimulatorSettings;
-using SimulatorProfile = orchestrator::VoiceHive.Orchestrator.Pms.SimulatorProfile;
+using VoiceHive.Tests.Stack;
 
 namespace VoiceHive.Tests.Monitoring;
 
 /// <summary>
-/// A PMS fault injected through the simulator, followed through the whole monitoring path with real
-/// processes: Prometheus evaluates the repository's rules (at test speed: 20 s rate windows, 5 s "for",
-/// 1 s intervals; the rules' logic itself is covered by the promtool tests), Alertmanager routes with the
-/// repository's configuration to the orchestrator's webhook and to fake Slack and PagerDuty servers, and
+/// A PMS fault injected through the simulator's admin endpoint, followed through the whole monitoring path
+/// with real processes: Prometheus evaluates the repository's rules (at test speed: 20 s rate windows, 5 s
+/// "for", 1 s intervals; the rules' logic itself is covered by the promtool tests), Alertmanager routes with
+/// the repository's configuration to the orchestrator's webhook and to fake Slack and PagerDuty servers, and
 /// the worker puts the hotel into degraded mode. Removing the fault resolves all of it.
 /// </summary>
 public sealed class AlertingEndToEndTests(SharedServers servers)
 {
-    private const string Token = "e2e-webhook-token";
-
     [Fact]
     public async Task APmsFaultFiresRoutesReactsAndResolves()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var database = await servers.Postgres.CreateDatabaseAsync();
-        var settings = new Dictionary<string, string?>
-        {
-            ["ALERT_WEBHOOK_TOKEN"] = Token,
-            // Degraded mode must not shorten the slow PMS answers this test measures.
-            ["Pms:DegradedTimeout"] = "00:00:05",
-        };
-        await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString, settings);
-        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, settings);
-        orchestrator.UseRealPort();
-        worker.UseRealPort();
         await using var slack = await ProgrammableHttpServer.StartAsync();
         await using var pagerDuty = await ProgrammableHttpServer.StartAsync();
         pagerDuty.Fallback = context =>
@@ -44,14 +27,18 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
             context.Response.StatusCode = StatusCodes.Status202Accepted;
             return context.Response.WriteAsJsonAsync(new { status = "success", message = "Event processed", dedup_key = "k" });
         };
-        await using var alertmanager = await StartAlertmanagerAsync(orchestrator.Address, slack, pagerDuty);
-        await using var prometheus = await StartPrometheusAsync(orchestrator.Address, worker.Address, alertmanager.Port);
-        var simulator = orchestrator.Services.GetRequiredService<PmsSimulatorSettings>();
-        using var client = new HttpClient { BaseAddress = orchestrator.Address };
-        client.DefaultRequestHeaders.Authorization = new("Bearer", Token);
+        // Degraded mode must not shorten the slow PMS answers this test measures.
+        await using var stack = await LocalProcessStack.StartAsync(servers, slack.Address, pagerDuty.Address, alertingAtTestSpeed: true,
+            new Dictionary<string, string?> { ["Pms:DegradedTimeout"] = "00:00:05" });
+        using var client = new HttpClient { BaseAddress = stack.Orchestrator };
+        using var admin = new HttpClient { BaseAddress = stack.Orchestrator };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", stack.SimulatorAdminToken);
+        string Diagnostics() => $"Prometheus:\n{stack.PrometheusServer.TailOfLog()}\nAlertmanager:\n{stack.AlertmanagerServer.TailOfLog()}";
+        (await admin.PutAsJsonAsync("/admin/pms-simulator", new { latencyMedianMs = 0, latencyP95Ms = 0, failureRate = 0.0 }, cancellationToken)).EnsureSuccessStatusCode();
 
         // The fault: grand-plaza's PMS answers after about 2.5 s, and fails.
-        simulator.Set("grand-plaza", new SimulatorProfile(2500, 2800, 1));
+        (await admin.PutAsJsonAsync("/admin/pms-simulator",
+            new { hotelId = "grand-plaza", latencyMedianMs = 2500, latencyP95Ms = 2800, failureRate = 1.0 }, cancellationToken)).EnsureSuccessStatusCode();
         await DriveUntilAsync(client, async () =>
         {
             var alerts = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?status=firing", cancellationToken);
@@ -60,7 +47,7 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
                 && Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", cancellationToken)).Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 1
                 && slack.Requests.Any(r => r.Body.Contains("PMSResponseTimeSlow", StringComparison.Ordinal))
                 && pagerDuty.Requests.Any(r => r.Body.Contains("CallSuccessRateLow", StringComparison.Ordinal));
-        }, "the fault to fire both alerts, reach Slack, PagerDuty and the webhook, and degrade the hotel", prometheus, alertmanager, cancellationToken);
+        }, "the fault to fire both alerts, reach Slack, PagerDuty and the webhook, and degrade the hotel", Diagnostics, cancellationToken);
 
         var firing = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?status=firing", cancellationToken);
         var pmsAlert = firing.EnumerateArray().Single(a => a.GetProperty("alertName").GetString() == "PMSResponseTimeSlow");
@@ -74,7 +61,8 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
 
         // The fault is removed: healthy traffic resolves both alerts. (The SLO burn-rate alerts rightly keep
         // firing: their longer windows still hold the fault.)
-        simulator.Set("grand-plaza", new SimulatorProfile(0, 0, 0));
+        (await admin.DeleteAsync("/admin/pms-simulator", cancellationToken)).EnsureSuccessStatusCode();
+        (await admin.PutAsJsonAsync("/admin/pms-simulator", new { latencyMedianMs = 0, latencyP95Ms = 0, failureRate = 0.0 }, cancellationToken)).EnsureSuccessStatusCode();
         await DriveUntilAsync(client, async () =>
         {
             var stillFiring = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?status=firing", cancellationToken);
@@ -82,7 +70,7 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
                 && Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", cancellationToken)).Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 0
                 && slack.Requests.Any(r => r.Body.Contains("RESOLVED", StringComparison.Ordinal))
                 && pagerDuty.Requests.Any(r => r.Body.Contains("\"event_action\":\"resolve\"", StringComparison.Ordinal));
-        }, "removing the fault to resolve the alerts everywhere and lift degraded mode", prometheus, alertmanager, cancellationToken);
+        }, "removing the fault to resolve the alerts everywhere and lift degraded mode", Diagnostics, cancellationToken);
 
         var resolved = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?hotel=grand-plaza", cancellationToken);
         var pmsResolved = resolved.EnumerateArray().Single(a => a.GetProperty("alertName").GetString() == "PMSResponseTimeSlow");
@@ -92,8 +80,8 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
     }
 
     /// <summary>Calls keep coming (one at a time, bounded in number) until the condition holds.</summary>
-    private static async Task DriveUntilAsync(HttpClient client, Func<Task<bool>> condition, string what, PrometheusServer prometheus,
-        AlertmanagerServer alertmanager, CancellationToken cancellationToken)
+    private static async Task DriveUntilAsync(HttpClient client, Func<Task<bool>> condition, string what, Func<string> diagnostics,
+        CancellationToken cancellationToken)
     {
         for (var call = 0; call < 200; call++)
         {
@@ -108,21 +96,6 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
         }
 
-        throw new TimeoutException($"Gave up waiting for {what}.\nPrometheus:\n{prometheus.TailOfLog()}\nAlertmanager:\n{alertmanager.TailOfLog()}");
-    }
-
-    private static Task<PrometheusServer> StartPrometheusAsync(Uri orchestrator, Uri worker, int alertmanagerPort)
-    {
-        var files = MonitoringFiles.RulesAtTestSpeed();
-        files["targets/orchestrator.json"] = $$"""[{"targets": ["{{orchestrator.Authority}}"]}]""";
-        files["targets/worker.json"] = $$"""[{"targets": ["{{worker.Authority}}"]}]""";
-        files["targets/alertmanager.json"] = $$"""[{"targets": ["127.0.0.1:{{alertmanagerPort}}"]}]""";
-        return PrometheusServer.StartAsync(MonitoringFiles.PrometheusConfigAtTestSpeed(), files);
-    }
-
-    private static async Task<AlertmanagerServer> StartAlertmanagerAsync(Uri orchestrator, ProgrammableHttpServer slack, ProgrammableHttpServer pagerDuty)
-    {
-        var secrets = await MonitoringFiles.AlertmanagerSecretsAsync(new Uri(slack.Address, "/services/T000/B000/XXXX").ToString(), "R0UT1NGKEY", Token);
-        return await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig(secrets, orchestrator, pagerDuty.Address, fastGrouping: true));
+        throw new TimeoutException($"Gave up waiting for {what}.\n{diagnostics()}");
     }
 }
