@@ -9,10 +9,10 @@ public sealed class RepositoryLayoutTests
     private static readonly string Root = Infrastructure.Repository.Root;
 
     [Fact]
-    public void NoProjectButTheAppHostReferencesAspire()
+    public void NoProjectButTheAppHostAndItsTestsReferencesAspire()
     {
         var offenders = ProjectFiles()
-            .Where(path => !path.Contains("VoiceHive.AppHost", StringComparison.Ordinal))
+            .Where(path => !Path.GetFileName(Path.GetDirectoryName(path)!).StartsWith("VoiceHive.AppHost", StringComparison.Ordinal))
             .Where(path => XDocument.Load(path).Descendants("PackageReference")
                 .Any(reference => ((string?)reference.Attribute("Include"))?.StartsWith("Aspire.", StringComparison.Ordinal) == true))
             .ToList();
@@ -21,7 +21,7 @@ public sealed class RepositoryLayoutTests
     }
 
     [Fact]
-    public void TheSolutionFilterHoldsEveryProjectButTheAppHost()
+    public void TheSolutionFilterHoldsEveryProjectButTheAppHostAndItsTests()
     {
         var inSolution = File.ReadAllLines(Path.Combine(Root, "VoiceHive.sln"))
             .Where(line => line.StartsWith("Project(", StringComparison.Ordinal))
@@ -33,7 +33,8 @@ public sealed class RepositoryLayoutTests
             .ToHashSet();
 
         Assert.Equal(ProjectFiles().Select(p => Path.GetRelativePath(Root, p)).ToHashSet(), inSolution);
-        Assert.Equal(inSolution.Where(p => !p.StartsWith("VoiceHive.AppHost/", StringComparison.Ordinal)).ToHashSet(), inFilter);
+        // The AppHost and its tests need Aspire, which does not restore everywhere: the filter leaves both out.
+        Assert.Equal(inSolution.Where(p => !p.StartsWith("VoiceHive.AppHost", StringComparison.Ordinal)).ToHashSet(), inFilter);
     }
 
     [Fact]

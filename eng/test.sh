@@ -56,23 +56,38 @@ if ! dotnet build "$target" -c Release -nologo -clp:ErrorsOnly >"$RESULTS/build.
   exit 1
 fi
 
-say "xunit tests (unit, and integration against real PostgreSQL, Redis and Prometheus)"
-tests=VoiceHive.Tests/bin/Release/net10.0/VoiceHive.Tests
-"$tests" -noColor -noLogo -xml "$RESULTS/xunit.xml" "$@" | grep -vE '^\s*$'
-xunit_exit=${PIPESTATUS[0]}
-if [ -f "$RESULTS/xunit.xml" ]; then
+# Runs one xunit v3 test assembly and adds its counts to the totals.
+run_tests() {
+  local name=$1; shift
+  local binary="$name/bin/Release/net10.0/$name" xml="$RESULTS/$name.xml"
+  "$binary" -noColor -noLogo -xml "$xml" "$@" | grep -vE '^\s*$'
+  local exit_code=${PIPESTATUS[0]}
   attribute() {
     local sum=0 value
-    for value in $(grep -o '<assembly [^>]*' "$RESULTS/xunit.xml" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'); do
+    for value in $(grep -o '<assembly [^>]*' "$xml" 2>/dev/null | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'); do
       sum=$((sum + value))
     done
     echo "$sum"
   }
-  passed=$((passed + $(attribute passed))); failed=$((failed + $(attribute failed) + $(attribute errors))); skipped=$((skipped + $(attribute skipped)))
-  [ "$(attribute failed)" -gt 0 ] && failures+=("xunit: $(attribute failed) test(s)")
-fi
-if [ "$xunit_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  failed=$((failed + 1)); failures+=("xunit runner exited with $xunit_exit")
+  if [ -f "$xml" ]; then
+    passed=$((passed + $(attribute passed))); failed=$((failed + $(attribute failed) + $(attribute errors))); skipped=$((skipped + $(attribute skipped)))
+    [ "$(attribute failed)" -gt 0 ] && failures+=("$name: $(attribute failed) test(s)")
+  fi
+  if [ "$exit_code" -ne 0 ] && { [ ! -f "$xml" ] || [ "$(attribute failed)" -eq 0 ]; }; then
+    failed=$((failed + 1)); failures+=("$name: the runner exited with $exit_code")
+  fi
+}
+
+say "xunit tests (unit, and integration against real PostgreSQL, Redis, Prometheus and Alertmanager)"
+run_tests VoiceHive.Tests "$@"
+
+if [ "$target" = VoiceHive.sln ] && [ $# -eq 0 ]; then
+  if runtime=$(container_runtime); then
+    say "the stack tests on the AppHost (Aspire, $runtime)"
+    run_tests VoiceHive.AppHost.Tests
+  else
+    say "the AppHost's tests are built but not run: no container runtime answers (docker or podman)"
+  fi
 fi
 
 if [ $# -eq 0 ]; then

@@ -6,8 +6,8 @@ using VoiceHive.Tests.Infrastructure;
 namespace VoiceHive.Tests.Stack;
 
 /// <summary>
-/// What every host of the whole system must show: written against <see cref="IVoiceHiveStack"/> only, so the
-/// Aspire test project runs the same checks on the AppHost. Here they run on <see cref="LocalProcessStack"/>.
+/// What every host of the whole system must show, written against <see cref="IVoiceHiveStack"/> only (this
+/// file and the interface are compiled into the Aspire test project too, which runs them on the AppHost).
 /// </summary>
 public abstract class StackTests
 {
@@ -39,9 +39,12 @@ public abstract class StackTests
         using var orchestrator = new HttpClient { BaseAddress = stack.Orchestrator };
         using var worker = new HttpClient { BaseAddress = stack.Worker };
 
-        var call = await orchestrator.StartCallAsync();
-        var turn = await orchestrator.TurnAsync(call, "What time is check-out?");
-        var summary = await orchestrator.EndAsync(call, "resolved");
+        var started = await orchestrator.PostAsJsonAsync("/api/calls", new { hotelId = "grand-plaza", callerNumber = "+447700900123", language = "en" }, cancellationToken);
+        var call = (await started.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid();
+        var turn = await (await orchestrator.PostAsJsonAsync($"/api/calls/{call}/turns", new { utterance = "What time is check-out?" }, cancellationToken))
+            .Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+        var summary = await (await orchestrator.PostAsJsonAsync($"/api/calls/{call}/end", new { outcome = "resolved" }, cancellationToken))
+            .Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
 
         Assert.Equal("checkout_time", turn.GetProperty("intent").GetString());
         Assert.True(summary.GetProperty("succeeded").GetBoolean());
@@ -72,25 +75,4 @@ public abstract class StackTests
                 .Any(a => a.GetProperty("alertName").GetString() == "StackProbe"),
             "the probe alert to reach the webhook", TimeSpan.FromSeconds(60), cancellationToken);
     }
-}
-
-/// <summary><see cref="StackTests"/> on the local-process stack.</summary>
-public sealed class LocalProcessStackTests(SharedServers servers) : StackTests, IAsyncLifetime
-{
-    private ProgrammableHttpServer _slack = null!;
-    private ProgrammableHttpServer _pagerDuty = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _slack = await ProgrammableHttpServer.StartAsync();
-        _pagerDuty = await ProgrammableHttpServer.StartAsync();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _slack.DisposeAsync();
-        await _pagerDuty.DisposeAsync();
-    }
-
-    protected override async Task<IVoiceHiveStack> StartStackAsync() => await LocalProcessStack.StartAsync(servers, _slack.Address, _pagerDuty.Address);
 }
