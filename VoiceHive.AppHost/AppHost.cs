@@ -26,12 +26,14 @@ var orchestrator = builder.AddProject<Projects.VoiceHive_Orchestrator>("orchestr
     .WithEnvironment("ALERT_WEBHOOK_TOKEN", alertWebhookToken)
     .WithEnvironment("Calls__CallerHashKey", callerHashKey)
     .WithEnvironment("OTLP_ENDPOINT", jaeger.GetEndpoint("otlp"))
+    .WithEnvironment("Monitoring__AdvertisedHost", "host.docker.internal")
     .WithHttpHealthCheck("/health");
 
 var worker = builder.AddProject<Projects.VoiceHive_Worker>("worker")
     .WithReference(database).WaitFor(database)
     .WithReference(redis).WaitFor(redis)
     .WithEnvironment("OTLP_ENDPOINT", jaeger.GetEndpoint("otlp"))
+    .WithEnvironment("Monitoring__AdvertisedHost", "host.docker.internal")
     .WithHttpHealthCheck("/health");
 
 // Exporters for Prometheus.
@@ -48,8 +50,10 @@ var postgresExporter = builder.AddContainer("postgres-exporter", "quay.io/promet
 
 // Prometheus reads monitoring/prometheus read-only, and the targets this AppHost writes once ports are known.
 // The services run on the host: containers reach them as host.docker.internal (Docker Desktop and Podman on
-// macOS and Windows define it; on Linux the host-gateway mapping below does). With replicas behind Aspire's
-// proxy a scrape reaches one replica at a time; scraping each replica is still to be designed (see the README).
+// macOS and Windows define it; on Linux the host-gateway mapping below does). Each replica announces its own
+// host.docker.internal:<port> (Monitoring__AdvertisedHost), the orchestrator lists them at
+// /monitoring/scrape-targets, and this AppHost copies that list into the services' file_sd files, so
+// Prometheus scrapes every replica rather than Aspire's proxy in front of them.
 var targets = Directory.CreateDirectory(Path.Combine(builder.AppHostDirectory, "obj", "prometheus-targets")).FullName;
 var alertmanagerConfig = Directory.CreateDirectory(Path.Combine(builder.AppHostDirectory, "obj", "alertmanager")).FullName;
 var alertmanager = builder.AddContainer("alertmanager", "prom/alertmanager", "v0.27.0")
@@ -89,7 +93,12 @@ builder.Eventing.Subscribe<BeforeStartEvent>((_, _) =>
 
     return Task.CompletedTask;
 });
-WriteTargetsWhenAllocated(orchestrator, "orchestrator", host: "host.docker.internal");
+builder.Eventing.Subscribe<ResourceEndpointsAllocatedEvent>(orchestrator.Resource, (_, _) =>
+{
+    var list = new Uri(new Uri(orchestrator.GetEndpoint("http").Url), "/monitoring/scrape-targets");
+    _ = Task.Run(() => CopyScrapeTargetsAsync(list));
+    return Task.CompletedTask;
+});
 // Alertmanager gets monitoring/alertmanager with this mode's webhook address and its secrets as files.
 builder.Eventing.Subscribe<ResourceEndpointsAllocatedEvent>(orchestrator.Resource, async (_, cancellationToken) =>
 {
@@ -108,12 +117,38 @@ builder.Eventing.Subscribe<ResourceEndpointsAllocatedEvent>(orchestrator.Resourc
     File.WriteAllText(Path.Combine(secrets, "slack_webhook_url"), await slackWebhookUrl.Resource.GetValueAsync(cancellationToken));
     File.WriteAllText(Path.Combine(secrets, "pagerduty_routing_key"), await pagerDutyIntegrationKey.Resource.GetValueAsync(cancellationToken));
 });
-WriteTargetsWhenAllocated(worker, "worker", host: "host.docker.internal");
 WriteTargetsWhenAllocated(alertmanager, "alertmanager", host: "host.docker.internal");
 WriteTargetsWhenAllocated(redisExporter, "redis-exporter", host: "host.docker.internal");
 WriteTargetsWhenAllocated(postgresExporter, "postgres-exporter", host: "host.docker.internal");
 
 builder.Build().Run();
+
+// Keeps targets/orchestrator.json and targets/worker.json equal to the replicas the orchestrator lists.
+async Task CopyScrapeTargetsAsync(Uri list)
+{
+    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+    while (true)
+    {
+        try
+        {
+            using var groups = JsonDocument.Parse(await http.GetStringAsync(list));
+            foreach (var service in (string[])["orchestrator", "worker"])
+            {
+                var targetsOfService = groups.RootElement.EnumerateArray()
+                    .Where(g => g.GetProperty("labels").GetProperty("voicehive_service").GetString() == service)
+                    .SelectMany(g => g.GetProperty("targets").EnumerateArray().Select(t => t.GetString()))
+                    .ToArray();
+                File.WriteAllText(Path.Combine(targets, service + ".json"), JsonSerializer.Serialize(new[] { new { targets = targetsOfService } }));
+            }
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or JsonException or IOException)
+        {
+            // The orchestrator is not up yet, or restarting: keep the last list.
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(5));
+    }
+}
 
 void WriteTargetsWhenAllocated<T>(IResourceBuilder<T> resource, string job, string host)
     where T : IResourceWithEndpoints =>

@@ -1,6 +1,7 @@
 using VoiceHive.Orchestrator.Alerts;
 using VoiceHive.Orchestrator.Calls;
 using VoiceHive.Orchestrator.Infrastructure;
+using VoiceHive.Orchestrator.Monitoring;
 using VoiceHive.Orchestrator.Pms;
 using VoiceHive.Orchestrator.Sla;
 
@@ -20,6 +21,7 @@ app.MapOpenApi();
 app.MapCallsApi();
 app.MapAlertsApi();
 app.MapSlaApi();
+app.MapScrapeTargetsApi();
 if (app.Environment.IsDevelopment() && app.Services.UsesPmsSimulator())
 {
     app.MapPmsSimulatorApi();

@@ -20,6 +20,8 @@ public static class RedisClientExtensions
         var options = ConfigurationOptions.Parse(builder.Configuration.GetRequiredConnectionString(connectionName));
         options.AbortOnConnectFail = false;
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
+        // A service with Redis can announce its scrape address (when Monitoring:AdvertisedHost is set).
+        VoiceHive.ServiceDefaults.Telemetry.ScrapeTargetExtensions.AddScrapeTargetAnnouncer(builder.Services);
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             HealthCheckName,
             sp => new RedisHealthCheck(sp.GetRequiredService<IConnectionMultiplexer>()),
