@@ -55,6 +55,18 @@ public sealed class ProgrammableHttpServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A stand-in for PagerDuty's Events API v2: every event is accepted (202) as PagerDuty answers it.</summary>
+    public static async Task<ProgrammableHttpServer> StartPagerDutyAsync()
+    {
+        var server = await StartAsync();
+        server.Fallback = context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            return context.Response.WriteAsJsonAsync(new { status = "success", message = "Event processed", dedup_key = "k" });
+        };
+        return server;
+    }
+
     public ProgrammableHttpServer Then(Func<HttpContext, Task> responder)
     {
         _script.Enqueue(responder);

@@ -82,16 +82,6 @@ public sealed class PrometheusServer : IAsyncDisposable
             .ToList();
     }
 
-    /// <summary>The scrape targets with their health and last error.</summary>
-    public async Task<IReadOnlyList<(string Job, string Health, string LastError)>> TargetsAsync(CancellationToken cancellationToken = default)
-    {
-        var body = await _http.GetFromJsonAsync<JsonElement>("api/v1/targets", cancellationToken);
-        return body.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
-            .Select(t => (t.GetProperty("labels").GetProperty("job").GetString() ?? "", t.GetProperty("health").GetString() ?? "",
-                t.GetProperty("lastError").GetString() ?? ""))
-            .ToList();
-    }
-
     public string TailOfLog() => _process?.TailOfLog() ?? "";
 
     public async ValueTask DisposeAsync()

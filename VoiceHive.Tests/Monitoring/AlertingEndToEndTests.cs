@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using VoiceHive.Tests.Infrastructure;
 using VoiceHive.Tests.Orchestrator;
 using VoiceHive.Tests.Stack;
@@ -21,12 +20,7 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var slack = await ProgrammableHttpServer.StartAsync();
-        await using var pagerDuty = await ProgrammableHttpServer.StartAsync();
-        pagerDuty.Fallback = context =>
-        {
-            context.Response.StatusCode = StatusCodes.Status202Accepted;
-            return context.Response.WriteAsJsonAsync(new { status = "success", message = "Event processed", dedup_key = "k" });
-        };
+        await using var pagerDuty = await ProgrammableHttpServer.StartPagerDutyAsync();
         // Degraded mode must not shorten the slow PMS answers this test measures.
         await using var stack = await LocalProcessStack.StartAsync(servers, slack.Address, pagerDuty.Address, alertingAtTestSpeed: true,
             new Dictionary<string, string?> { ["Pms:DegradedTimeout"] = "00:00:05" });

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Monitoring;
@@ -49,12 +48,7 @@ public sealed class AlertmanagerConfigTests(SharedServers servers)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var slack = await ProgrammableHttpServer.StartAsync();
-        await using var pagerDuty = await ProgrammableHttpServer.StartAsync();
-        pagerDuty.Fallback = context =>
-        {
-            context.Response.StatusCode = StatusCodes.Status202Accepted;
-            return context.Response.WriteAsJsonAsync(new { status = "success", message = "Event processed", dedup_key = "k" });
-        };
+        await using var pagerDuty = await ProgrammableHttpServer.StartPagerDutyAsync();
         var database = await servers.Postgres.CreateDatabaseAsync();
         await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString,
             new Dictionary<string, string?> { ["ALERT_WEBHOOK_TOKEN"] = "am-token" });

@@ -41,7 +41,6 @@ public sealed class WorkerCrashTests(SharedServers servers)
             """);
         await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"), count => count >= 100,
             "the first worker to be busy", cancellationToken: cancellationToken);
-        first.Signal(ManagedProcess.SigKill);
         await first.StopAsync(ManagedProcess.SigKill);
         var processedAtKill = await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events");
 
