@@ -70,12 +70,25 @@ public sealed class SimulatedPropertyManagementSystem(PmsSimulatorSettings setti
         BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(hotelId + "/" + key)), 0);
 }
 
-/// <summary>How the simulator behaves: one profile for every hotel, and per-hotel overrides.</summary>
+/// <summary>
+/// How the simulator behaves: one profile for every hotel, and per-hotel overrides. The starting profile is
+/// <see cref="SimulatorProfile.Normal"/> unless section <c>Pms:Simulator</c> sets <c>LatencyMedianMs</c>,
+/// <c>LatencyP95Ms</c> or <c>FailureRate</c> (the benchmarks take the PMS's latency out this way).
+/// </summary>
 public sealed class PmsSimulatorSettings
 {
-    private readonly ConcurrentDictionary<string, SimulatorProfile> _hotels = new(StringComparer.Ordinal);
+    public const string Section = "Pms:Simulator";
 
-    public SimulatorProfile Default { get; private set; } = SimulatorProfile.Normal;
+    private readonly ConcurrentDictionary<string, SimulatorProfile> _hotels = new(StringComparer.Ordinal);
+    private readonly SimulatorProfile _configured;
+
+    public PmsSimulatorSettings(IConfiguration configuration)
+    {
+        _configured = FromConfiguration(configuration.GetSection(Section));
+        Default = _configured;
+    }
+
+    public SimulatorProfile Default { get; private set; }
 
     public IReadOnlyDictionary<string, SimulatorProfile> Hotels => _hotels;
 
@@ -93,10 +106,23 @@ public sealed class PmsSimulatorSettings
         }
     }
 
+    /// <summary>Back to the starting profile, without per-hotel overrides.</summary>
     public void Reset()
     {
-        Default = SimulatorProfile.Normal;
+        Default = _configured;
         _hotels.Clear();
+    }
+
+    private static SimulatorProfile FromConfiguration(IConfigurationSection section)
+    {
+        var normal = SimulatorProfile.Normal;
+        var profile = new SimulatorProfile(
+            section.GetValue(nameof(SimulatorProfile.LatencyMedianMs), normal.LatencyMedianMs),
+            section.GetValue(nameof(SimulatorProfile.LatencyP95Ms), normal.LatencyP95Ms),
+            section.GetValue(nameof(SimulatorProfile.FailureRate), normal.FailureRate));
+        return profile.LatencyMedianMs < 0 || profile.LatencyP95Ms < 0 || profile.FailureRate is < 0 or > 1
+            ? throw new InvalidOperationException($"{Section}: latencies must be 0 or more and FailureRate between 0 and 1.")
+            : profile;
     }
 }
 

@@ -27,6 +27,10 @@ public sealed class ExporterProcess : IAsyncDisposable
             ["DATA_SOURCE_NAME"] = $"postgresql://postgres@127.0.0.1:{postgres.Port.ToString(CultureInfo.InvariantCulture)}/postgres?sslmode=disable",
         });
 
+    /// <summary>The host's node exporter with its default collectors (also the Go reference client for the scrape-cost benchmark).</summary>
+    public static Task<ExporterProcess> NodeAsync() => StartAsync("prometheus-node-exporter", "prometheus-node-exporter",
+        port => [$"--web.listen-address=127.0.0.1:{port}"], null);
+
     private static async Task<ExporterProcess> StartAsync(string binary, string package, Func<int, string[]> arguments,
         IReadOnlyDictionary<string, string>? environment)
     {

@@ -6,9 +6,10 @@ namespace VoiceHive.Tests.Infrastructure;
 /// <summary>
 /// A PostgreSQL server from the Debian package, in a fresh data directory on a free loopback port.
 /// PostgreSQL refuses to run as root, so under root it runs as the <c>postgres</c> user.
-/// Durability is switched off: these databases live for one test run.
+/// Durability is switched off unless asked for (<paramref name="durable"/>): test databases live for one run,
+/// while the benchmarks measure what a production server does.
 /// </summary>
-public sealed class PostgresServer : IAsyncLifetime
+public sealed class PostgresServer(bool durable = false) : IAsyncLifetime
 {
     private const string OsUser = "postgres";
     private ManagedProcess? _process;
@@ -48,8 +49,8 @@ public sealed class PostgresServer : IAsyncLifetime
             Port = TestDirectories.FreePort();
             _process = ManagedProcess.Start(Path.Combine(bin, "postgres"),
                 ["-D", data, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-k", socket,
-                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                 "-c", "full_page_writes=off", "-c", "max_connections=300"],
+                 "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300",
+                 .. durable ? Array.Empty<string>() : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]],
                 Path.Combine(_directory, "postgres.log"), OsUser);
             try
             {

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace VoiceHive.Benchmarks;
+
+/// <summary>
+/// What every benchmark shares: a durable PostgreSQL (fsync on, as in production) and a Redis with AOF, from
+/// the Debian packages on loopback, and an OTLP/HTTP sink that accepts and discards telemetry so that the
+/// services export as they would to a collector. Each benchmark gets its own database and event stream.
+/// </summary>
+public sealed class BenchmarkEnvironment : IAsyncDisposable
+{
+    public const string WebhookToken = "bench-webhook-token";
+    public const string SimulatorAdminToken = "bench-simulator-token";
+
+    private readonly WebApplication _otlpSink;
+    private readonly System.Runtime.CompilerServices.StrongBox<long> _otlpRequests;
+
+    private BenchmarkEnvironment(PostgresServer postgres, RedisServer redis, WebApplication otlpSink, System.Runtime.CompilerServices.StrongBox<long> otlpRequests)
+    {
+        Postgres = postgres;
+        Redis = redis;
+        _otlpSink = otlpSink;
+        _otlpRequests = otlpRequests;
+    }
+
+    public PostgresServer Postgres { get; }
+
+    public RedisServer Redis { get; }
+
+    public Uri OtlpEndpoint => new(_otlpSink.Urls.First());
+
+    /// <summary>OTLP export requests received so far (to show that telemetry was exported).</summary>
+    public long OtlpRequests => Interlocked.Read(ref _otlpRequests.Value);
+
+    public static async Task<BenchmarkEnvironment> StartAsync()
+    {
+        var postgres = new PostgresServer(durable: true);
+        await postgres.InitializeAsync();
+        var redis = new RedisServer(persistent: true);
+        await redis.InitializeAsync();
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        var sink = builder.Build();
+        var requests = new System.Runtime.CompilerServices.StrongBox<long>();
+        // OTLP/HTTP: an empty protobuf body is a valid Export*ServiceResponse (nothing rejected).
+        sink.MapPost("/v1/{signal}", async (HttpContext context) =>
+        {
+            await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+            Interlocked.Increment(ref requests.Value);
+            context.Response.ContentType = "application/x-protobuf";
+        });
+        await sink.StartAsync();
+        Console.WriteLine($"PostgreSQL :{postgres.Port} (durable), Redis :{redis.Port} (AOF), OTLP sink {sink.Urls.First()}");
+        return new BenchmarkEnvironment(postgres, redis, sink, requests);
+    }
+
+    /// <summary>A fresh database and stream, and the environment the AppHost would give a service for them.</summary>
+    public async Task<ServiceSettings> CreateSettingsAsync(string name)
+    {
+        var database = await Postgres.CreateDatabaseAsync("bench_" + name);
+        var stream = "voicehive:bench:" + new NpgsqlConnectionStringBuilder(database).Database;
+        return new ServiceSettings(database, stream, new Dictionary<string, string>
+        {
+            ["ConnectionStrings__voicehivedb"] = database + ";Maximum Pool Size=50",
+            ["ConnectionStrings__redis"] = Redis.ConnectionString,
+            ["Events__Stream"] = stream,
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ALERT_WEBHOOK_TOKEN"] = WebhookToken,
+            ["Calls__CallerHashKey"] = "benchmark-caller-hash-key-0123456789",
+            ["Pms__SimulatorAdminToken"] = SimulatorAdminToken,
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = OtlpEndpoint.ToString().TrimEnd('/'),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["TRACE_SAMPLE_RATE"] = "1.0",
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _otlpSink.DisposeAsync();
+        await Redis.DisposeAsync();
+        await Postgres.DisposeAsync();
+    }
+}
+
+/// <summary>A benchmark's database, event stream and service environment.</summary>
+public sealed record ServiceSettings(string Database, string Stream, IReadOnlyDictionary<string, string> Environment)
+{
+    public ServiceSettings With(params (string Key, string Value)[] changes)
+    {
+        var environment = new Dictionary<string, string>(Environment);
+        foreach (var (key, value) in changes)
+        {
+            environment[key] = value;
+        }
+
+        return this with { Environment = environment };
+    }
+
+    public NpgsqlDataSource OpenDataSource() =>
+        new NpgsqlDataSourceBuilder(Database + ";Maximum Pool Size=50") { Name = "benchmark-runner" }.Build();
+
+    public string Describe() => string.Join(' ', Environment
+        .Where(e => e.Key is "METRICS_ENABLED" or "TRACING_ENABLED" or "TRACE_SAMPLE_RATE")
+        .Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key}={e.Value}")));
+}

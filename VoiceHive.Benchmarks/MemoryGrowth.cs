@@ -1,0 +1,84 @@
+using System.Globalization;
+
+namespace VoiceHive.Benchmarks;
+
+/// <summary>
+/// 5. Resident memory of the orchestrator and the worker after sustained load at half the call capacity the
+/// telemetry benchmark measured, against their memory after warm-up, both from /proc (VmRSS).
+/// </summary>
+public static class MemoryGrowth
+{
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan SampleEvery = TimeSpan.FromSeconds(15);
+
+    public static async Task<IReadOnlyList<Figure>> RunAsync(BenchmarkEnvironment environment, BenchmarkOptions options, double? capacity)
+    {
+        if (capacity is not > 0)
+        {
+            throw new InvalidOperationException("The memory benchmark needs the call capacity from the telemetry benchmark.");
+        }
+
+        var rate = capacity.Value / 2;
+        List<double> orchestratorWarm = [], orchestratorEnd = [], orchestratorRatios = [];
+        List<double> workerWarm = [], workerEnd = [], workerRatios = [];
+        long calls = 0, failures = 0;
+        for (var run = 1; run <= options.Runs; run++)
+        {
+            var settings = (await environment.CreateSettingsAsync("memory"))
+                .With(("Pms__Simulator__LatencyMedianMs", "0"), ("Pms__Simulator__LatencyP95Ms", "0"));
+            await using var orchestrator = await ServiceProcess.OrchestratorAsync(settings);
+            await using var worker = await ServiceProcess.WorkerAsync(settings);
+            await using var prometheus = await PrometheusServer.StartAsync(Scrape.EverySecond(orchestrator.Address, worker.Address));
+            using var http = CallTraffic.CreateClient(orchestrator.Address);
+
+            var warm = await CallTraffic.OpenLoopAsync(http, rate, Warmup);
+            var (orchestratorStart, workerStart) = (orchestrator.ResidentBytes(), worker.ResidentBytes());
+
+            var samples = new List<(long Orchestrator, long Worker)>();
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                using var timer = new PeriodicTimer(SampleEvery);
+                while (await timer.WaitForNextTickAsync(sampling.Token))
+                {
+                    samples.Add((orchestrator.ResidentBytes(), worker.ResidentBytes()));
+                }
+            });
+            var load = await CallTraffic.OpenLoopAsync(http, rate, options.MemoryDuration);
+            await sampling.CancelAsync();
+            try
+            {
+                await sampler;
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped.
+            }
+
+            // The end figure: the median of the last three samples (the last 45 s), so one GC's timing does not decide it.
+            var last = samples.TakeLast(3).ToList();
+            var orchestratorFinal = Stats.Median(last.Select(s => (double)s.Orchestrator));
+            var workerFinal = Stats.Median(last.Select(s => (double)s.Worker));
+            orchestratorWarm.Add(orchestratorStart);
+            orchestratorEnd.Add(orchestratorFinal);
+            orchestratorRatios.Add(orchestratorFinal / orchestratorStart);
+            workerWarm.Add(workerStart);
+            workerEnd.Add(workerFinal);
+            workerRatios.Add(workerFinal / workerStart);
+            calls += warm.Calls + load.Calls;
+            failures += warm.Failures + load.Failures;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"run {run}: orchestrator {orchestratorStart / 1048576.0:F0} → {orchestratorFinal / 1048576.0:F0} MiB, worker {workerStart / 1048576.0:F0} → {workerFinal / 1048576.0:F0} MiB ({load.CallsPerSecond:F1} calls/s, {load.Failures} failed)"));
+        }
+
+        var notes = string.Create(CultureInfo.InvariantCulture,
+            $"Load: {rate:F1} calls/s (half of the telemetered capacity), open loop, for {Warmup.TotalSeconds:F0} s warm-up then {options.MemoryDuration.TotalMinutes:F0} min; fresh processes and database each run; Prometheus scraping both services every second; telemetry on with OTLP export. {calls} calls, {failures} failed or skipped. End figure: median of the last three samples (one every {SampleEvery.TotalSeconds:F0} s).");
+        return
+        [
+            new Figure("5. Memory", "orchestrator resident memory after sustained load", "MiB", Stats.Median(orchestratorEnd) / 1048576, "after warm-up",
+                Stats.Median(orchestratorWarm) / 1048576, orchestratorRatios, "< 1.10", f => f.MedianRatio < 1.10, notes),
+            new Figure("5. Memory", "worker resident memory after sustained load", "MiB", Stats.Median(workerEnd) / 1048576, "after warm-up",
+                Stats.Median(workerWarm) / 1048576, workerRatios, "< 1.10", f => f.MedianRatio < 1.10, "Same runs as the orchestrator's figure."),
+        ];
+    }
+}

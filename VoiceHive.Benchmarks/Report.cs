@@ -1,0 +1,176 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace VoiceHive.Benchmarks;
+
+/// <summary>Command-line options of the runner.</summary>
+public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks, TimeSpan MemoryDuration, string Output, string CommandLine)
+{
+    public static readonly string[] All = ["telemetry", "scrape", "ingest", "pipeline", "alerts", "memory"];
+
+    public static BenchmarkOptions Parse(string[] args)
+    {
+        var runs = 5;
+        IReadOnlyList<string> benchmarks = All;
+        var memoryMinutes = 10.0;
+        var output = Repository.Path("docs", "benchmarks.md");
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--runs":
+                    runs = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "--only":
+                    benchmarks = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    break;
+                case "--memory-minutes":
+                    memoryMinutes = double.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "--output":
+                    output = Path.GetFullPath(value);
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown option {args[i]} (--runs, --only, --memory-minutes, --output)");
+            }
+
+            i++;
+        }
+
+        if (runs < 1 || benchmarks.Except(All).FirstOrDefault() is { } unknown)
+        {
+            throw new ArgumentException($"--runs must be at least 1 and --only a list of {string.Join(", ", All)}");
+        }
+
+        // The memory benchmark needs the call capacity the telemetry benchmark measures.
+        var ordered = All.Where(benchmarks.Contains).ToList();
+        if (ordered.Contains("memory") && !ordered.Contains("telemetry"))
+        {
+            ordered.Insert(0, "telemetry");
+        }
+
+        return new BenchmarkOptions(runs, ordered, TimeSpan.FromMinutes(memoryMinutes), output, "eng/bench.sh " + string.Join(' ', args));
+    }
+}
+
+/// <summary>
+/// One line of the table: VoiceHive's figure against its baseline, both medians over the runs, and the
+/// median of the per-run ratios (each run's ratio uses a baseline measured in that run).
+/// </summary>
+public sealed record Figure(
+    string Benchmark,
+    string Measure,
+    string Unit,
+    double MedianValue,
+    string Baseline,
+    double MedianBaseline,
+    IReadOnlyList<double> Ratios,
+    string Target,
+    Func<Figure, bool>? Meets,
+    string Notes)
+{
+    public double MedianRatio => Stats.Median(Ratios);
+
+    /// <summary>Whether the target is met; null for a figure reported without a target.</summary>
+    public bool? Met => Meets?.Invoke(this);
+}
+
+public static class Stats
+{
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    public static string Format(double value) => value switch
+    {
+        double.NaN => "–",
+        >= 1000 => value.ToString("N0", CultureInfo.InvariantCulture),
+        >= 100 => value.ToString("F0", CultureInfo.InvariantCulture),
+        >= 10 => value.ToString("F1", CultureInfo.InvariantCulture),
+        _ => value.ToString("G3", CultureInfo.InvariantCulture),
+    };
+}
+
+/// <summary>docs/benchmarks.md: the machine, the date, the table, and each benchmark's runs and notes.</summary>
+public sealed class Report(BenchmarkOptions options)
+{
+    private readonly List<Figure> _figures = [];
+    private readonly List<(string Benchmark, string Reason)> _failures = [];
+    private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+
+    public bool AllMeasured => _failures.Count == 0;
+
+    public void Add(Figure figure)
+    {
+        _figures.Add(figure);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{figure.Benchmark} / {figure.Measure}: {Stats.Format(figure.MedianValue)} {figure.Unit} vs {Stats.Format(figure.MedianBaseline)} → ratio {figure.MedianRatio:F3} (runs: {string.Join(", ", figure.Ratios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))}); target {figure.Target}: {figure.Met switch { true => "met", false => "MISSED", null => "reported" }}"));
+    }
+
+    public void Fail(string benchmark, string reason) => _failures.Add((benchmark, reason));
+
+    public async Task WriteAsync()
+    {
+        var text = new StringBuilder();
+        var line = (string value) => text.Append(value).Append('\n');
+        line("# Benchmarks");
+        line("");
+        line("Written by `eng/bench.sh` (the VoiceHive.Benchmarks runner); do not edit by hand. Every figure is the median of");
+        line($"{options.Runs} runs, and every ratio compares VoiceHive with a baseline measured in the same run on the same");
+        line("machine, because absolute numbers on a shared machine mean little. Benchmarks are not tests: the test command");
+        line("asserts no time.");
+        line("");
+        line(string.Create(CultureInfo.InvariantCulture, $"- Date: {_started:yyyy-MM-dd HH:mm} UTC; command: `{options.CommandLine.Trim()}`"));
+        line($"- Machine: {Machine()}");
+        line($"- .NET {Environment.Version}, Release build; PostgreSQL, Redis, Prometheus, Alertmanager and node_exporter from the Debian packages, on loopback");
+        line("");
+        line("| Benchmark | Measure | VoiceHive | Baseline | Ratio | Target | Met |");
+        line("|---|---|---|---|---|---|---|");
+        foreach (var figure in _figures)
+        {
+            line(string.Create(CultureInfo.InvariantCulture,
+                $"| {figure.Benchmark} | {figure.Measure} | {Stats.Format(figure.MedianValue)} {figure.Unit} | {figure.Baseline}: {Stats.Format(figure.MedianBaseline)} {figure.Unit} | {figure.MedianRatio:F3} | {figure.Target} | {figure.Met switch { true => "yes", false => "**no**", null => "–" }} |"));
+        }
+
+        foreach (var (benchmark, reason) in _failures)
+        {
+            line($"| {benchmark} | not measured: {reason.ReplaceLineEndings(" ")} | | | | | **no** |");
+        }
+
+        line("");
+        line("## Runs and notes");
+        foreach (var figure in _figures)
+        {
+            line("");
+            line($"**{figure.Benchmark}: {figure.Measure}.** Ratios per run: " +
+                string.Join(", ", figure.Ratios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture))) + ". " + figure.Notes);
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
+        await File.WriteAllTextAsync(options.Output, text.ToString());
+    }
+
+    private static string Machine()
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        var memory = File.Exists("/proc/meminfo")
+            ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        var memoryGiB = memory is not null && long.TryParse(memory.Split(' ')[0], CultureInfo.InvariantCulture, out var kb)
+            ? string.Create(CultureInfo.InvariantCulture, $"{kb / 1024.0 / 1024.0:F0} GiB")
+            : "unknown memory";
+        return $"{RuntimeInformation.OSDescription}, {Environment.ProcessorCount} cores ({cpu ?? "unknown CPU"}), {memoryGiB}, shared with other work";
+    }
+}

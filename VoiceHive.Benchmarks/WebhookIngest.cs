@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace VoiceHive.Benchmarks;
+
+/// <summary>
+/// 3. Alerts per second through the Alertmanager webhook (validated, stored idempotently with their timeline
+/// entry and outbox message, in Alertmanager-sized notifications), against the cost floor of durability:
+/// the same rows inserted with raw, batched Npgsql commands (one transaction per notification) in the same run.
+/// </summary>
+public static class WebhookIngest
+{
+    private const int AlertsPerNotification = 10;
+    private const int Concurrency = 4;
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Measured = TimeSpan.FromSeconds(10);
+
+    public static async Task<Figure> RunAsync(BenchmarkEnvironment environment, BenchmarkOptions options)
+    {
+        var settings = await environment.CreateSettingsAsync("ingest");
+        await using var orchestrator = await ServiceProcess.OrchestratorAsync(settings);
+        await using var data = settings.OpenDataSource();
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = orchestrator.Address };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchmarkEnvironment.WebhookToken);
+
+        List<double> webhook = [], raw = [], ratios = [];
+        long acknowledged = 0;
+        for (var run = 1; run <= options.Runs; run++)
+        {
+            double ours, floor;
+            if (run % 2 == 1)
+            {
+                ours = await ThroughWebhookAsync();
+                floor = await RawAsync(data, run);
+            }
+            else
+            {
+                floor = await RawAsync(data, run);
+                ours = await ThroughWebhookAsync();
+            }
+
+            webhook.Add(ours);
+            raw.Add(floor);
+            ratios.Add(ours / floor);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"run {run}: {ours:F0} vs {floor:F0} alerts/s → {ours / floor:F3}"));
+        }
+
+        async Task<double> ThroughWebhookAsync()
+        {
+            var tag = Guid.NewGuid().ToString("N")[..8];
+            await LoopAsync(Warmup, tag + "w", (body, _) => PostAsync(http, body));
+            var (notifications, elapsed) = await LoopAsync(Measured, tag + "m", (body, _) => PostAsync(http, body));
+            acknowledged += notifications * AlertsPerNotification;
+            // Durable: every acknowledged alert is a row.
+            await using var count = data.CreateCommand("SELECT count(*) FROM alerts WHERE fingerprint LIKE @prefix");
+            count.Parameters.AddWithValue("prefix", tag + "m%");
+            var stored = (long)(await count.ExecuteScalarAsync())!;
+            if (stored != notifications * AlertsPerNotification)
+            {
+                throw new InvalidOperationException($"{notifications * AlertsPerNotification} alerts were acknowledged, {stored} stored.");
+            }
+
+            return notifications * AlertsPerNotification / elapsed.TotalSeconds;
+        }
+
+        return new Figure("3. Webhook ingest", $"alerts per second, notifications of {AlertsPerNotification}, {Concurrency} senders", "alerts/s",
+            Stats.Median(webhook), "raw batched Npgsql inserts", Stats.Median(raw), ratios, "≥ 0.8", f => f.MedianRatio >= 0.8,
+            string.Create(CultureInfo.InvariantCulture,
+                $"Webhook: POST /monitoring/alerts/webhook with the bearer token, each alert a new (fingerprint, startsAt), so each is stored with its timeline entry and outbox message; {acknowledged} alerts acknowledged and every one found in PostgreSQL afterwards. Floor: one transaction per notification, one statement inserting the same alert, timeline and outbox rows from arrays. Each side: {Warmup.TotalSeconds:F0} s warm-up, {Measured.TotalSeconds:F0} s measured. Durable PostgreSQL (fsync and synchronous commit on)."));
+    }
+
+    private static async Task PostAsync(HttpClient http, Notification notification)
+    {
+        using var content = new StringContent(notification.Json, Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync("monitoring/alerts/webhook", content);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"The webhook answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    private static async Task<double> RawAsync(NpgsqlDataSource data, int run)
+    {
+        var tag = string.Create(CultureInfo.InvariantCulture, $"raw{run}{Guid.NewGuid().ToString("N")[..5]}");
+        await LoopAsync(Warmup, tag + "w", (notification, _) => InsertAsync(data, notification));
+        var (notifications, elapsed) = await LoopAsync(Measured, tag + "m", (notification, _) => InsertAsync(data, notification));
+        return notifications * AlertsPerNotification / elapsed.TotalSeconds;
+    }
+
+    private static async Task InsertAsync(NpgsqlDataSource data, Notification notification)
+    {
+        await using var connection = await data.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var insert = new NpgsqlCommand("""
+            WITH input AS (
+                SELECT * FROM unnest(@fingerprints, @startsAt, @alertnames, @severities, @hotels, @labels, @annotations, @generators, @messageIds, @payloads)
+                    AS t(fingerprint, starts_at, alertname, severity, hotel_id, labels, annotations, generator_url, message_id, payload)
+            ), stored AS (
+                INSERT INTO alerts (fingerprint, starts_at, status, alertname, severity, hotel_id, labels, annotations, generator_url)
+                SELECT fingerprint, starts_at, 'firing', alertname, severity, hotel_id, labels, annotations, generator_url FROM input
+                RETURNING id, fingerprint
+            ), timeline AS (
+                INSERT INTO alert_events (alert_id, event) SELECT id, 'received' FROM stored
+            )
+            INSERT INTO outbox_messages (id, type, payload) SELECT input.message_id, 'alert.firing', input.payload FROM input JOIN stored USING (fingerprint)
+            """, connection, transaction);
+        var alerts = notification.Alerts;
+        insert.Parameters.AddWithValue("fingerprints", alerts.Select(a => a.Fingerprint).ToArray());
+        insert.Parameters.AddWithValue("startsAt", alerts.Select(a => a.StartsAt).ToArray());
+        insert.Parameters.AddWithValue("alertnames", alerts.Select(a => a.Labels["alertname"]).ToArray());
+        insert.Parameters.AddWithValue("severities", alerts.Select(a => a.Labels["severity"]).ToArray());
+        insert.Parameters.AddWithValue("hotels", alerts.Select(a => a.Labels["hotel_id"]).ToArray());
+        insert.Parameters.AddWithValue("labels", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, alerts.Select(a => JsonSerializer.Serialize(a.Labels)).ToArray());
+        insert.Parameters.AddWithValue("annotations", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, alerts.Select(a => JsonSerializer.Serialize(a.Annotations)).ToArray());
+        insert.Parameters.AddWithValue("generators", alerts.Select(a => a.GeneratorUrl).ToArray());
+        insert.Parameters.AddWithValue("messageIds", alerts.Select(_ => Guid.CreateVersion7()).ToArray());
+        insert.Parameters.AddWithValue("payloads", NpgsqlDbType.Array | NpgsqlDbType.Jsonb,
+            alerts.Select(a => JsonSerializer.Serialize(new { a.Fingerprint, a.StartsAt, status = "firing", alertName = a.Labels["alertname"], a.Labels }, JsonSerializerOptions.Web)).ToArray());
+        await insert.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
+    }
+
+    /// <summary><see cref="Concurrency"/> senders, each sending notifications of new alerts back to back for <paramref name="duration"/>.</summary>
+    private static async Task<(long Notifications, TimeSpan Elapsed)> LoopAsync(TimeSpan duration, string tag, Func<Notification, CancellationToken, Task> send)
+    {
+        long notifications = 0, next = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
+        {
+            while (clock.Elapsed < duration)
+            {
+                await send(Notification.Create(tag, Interlocked.Increment(ref next)), CancellationToken.None);
+                Interlocked.Increment(ref notifications);
+            }
+        }));
+        return (notifications, clock.Elapsed);
+    }
+
+    private sealed record Alert(string Fingerprint, DateTimeOffset StartsAt, Dictionary<string, string> Labels, Dictionary<string, string> Annotations, string GeneratorUrl);
+
+    /// <summary>One Alertmanager notification (webhook version 4) of new firing alerts.</summary>
+    private sealed record Notification(IReadOnlyList<Alert> Alerts, string Json)
+    {
+        public static Notification Create(string tag, long sequence)
+        {
+            var startsAt = DateTimeOffset.UtcNow;
+            var alerts = Enumerable.Range(0, AlertsPerNotification).Select(i =>
+            {
+                var hotel = CallTraffic.SeededHotels[i % CallTraffic.SeededHotels.Length];
+                return new Alert(
+                    string.Create(CultureInfo.InvariantCulture, $"{tag}{sequence:x10}{i:x2}"),
+                    startsAt,
+                    new Dictionary<string, string>
+                    {
+                        ["alertname"] = "PMSResponseTimeSlow",
+                        ["severity"] = "warning",
+                        ["service"] = "voicehive-orchestrator",
+                        ["hotel_id"] = hotel,
+                    },
+                    new Dictionary<string, string>
+                    {
+                        ["summary"] = "PMS response time is slow",
+                        ["description"] = $"95th percentile PMS response time is 2.50s for hotel {hotel}",
+                        ["runbook_url"] = "docs/runbooks/PMSResponseTimeSlow.md",
+                    },
+                    "http://prometheus:9090/graph?g0.expr=histogram_quantile");
+            }).ToList();
+            var json = JsonSerializer.Serialize(new
+            {
+                version = "4",
+                groupKey = "{}:{alertname=\"PMSResponseTimeSlow\", service=\"voicehive-orchestrator\"}",
+                truncatedAlerts = 0,
+                status = "firing",
+                receiver = "voicehive-webhook",
+                groupLabels = new Dictionary<string, string> { ["alertname"] = "PMSResponseTimeSlow", ["service"] = "voicehive-orchestrator" },
+                commonLabels = new Dictionary<string, string> { ["alertname"] = "PMSResponseTimeSlow", ["severity"] = "warning" },
+                commonAnnotations = new Dictionary<string, string> { ["summary"] = "PMS response time is slow" },
+                externalURL = "http://alertmanager:9093",
+                alerts = alerts.Select(a => new
+                {
+                    status = "firing",
+                    labels = a.Labels,
+                    annotations = a.Annotations,
+                    startsAt = a.StartsAt,
+                    endsAt = DateTimeOffset.MinValue,
+                    generatorURL = a.GeneratorUrl,
+                    fingerprint = a.Fingerprint,
+                }),
+            });
+            return new Notification(alerts, json);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The benchmark runner: installs what is missing, builds in Release, and runs VoiceHive.Benchmarks, which
+# starts PostgreSQL (durable), Redis (AOF), the services as their own processes, Prometheus, Alertmanager and
+# node_exporter on loopback, runs each benchmark, and writes docs/benchmarks.md (machine, date, table).
+#
+#   eng/bench.sh                                   everything, 5 runs each (about 75 minutes: memory alone is 5 × 11 min)
+#   eng/bench.sh --only telemetry,scrape --runs 5  some of them (telemetry, scrape, ingest, pipeline, alerts, memory)
+#   eng/bench.sh --memory-minutes 10 --output docs/benchmarks.md
+#
+# Benchmarks are not tests: the test command never runs them, and nothing asserts a time. Each figure is the
+# median of the runs, each run a ratio against a baseline measured in the same run. Exit code 1 when a
+# benchmark could not be measured (a target missed is reported in the table, not as a failure).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+eng/deps.sh
+say "building (Release)"
+dotnet build VoiceHive.Services.slnf -c Release -nologo -clp:ErrorsOnly
+exec dotnet VoiceHive.Benchmarks/bin/Release/net10.0/VoiceHive.Benchmarks.dll "$@"
