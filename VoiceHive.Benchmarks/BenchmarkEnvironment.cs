@@ -19,10 +19,13 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
     public const string SimulatorAdminToken = "bench-simulator-token";
 
     private readonly WebApplication _otlpSink;
+    private readonly IReadOnlyDictionary<string, string> _extra;
     private readonly System.Runtime.CompilerServices.StrongBox<long> _otlpRequests;
 
-    private BenchmarkEnvironment(PostgresServer postgres, RedisServer redis, WebApplication otlpSink, System.Runtime.CompilerServices.StrongBox<long> otlpRequests)
+    private BenchmarkEnvironment(PostgresServer postgres, RedisServer redis, WebApplication otlpSink, System.Runtime.CompilerServices.StrongBox<long> otlpRequests,
+        IReadOnlyDictionary<string, string> extra)
     {
+        _extra = extra;
         Postgres = postgres;
         Redis = redis;
         _otlpSink = otlpSink;
@@ -38,7 +41,8 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
     /// <summary>OTLP export requests received so far (to show that telemetry was exported).</summary>
     public long OtlpRequests => Interlocked.Read(ref _otlpRequests.Value);
 
-    public static async Task<BenchmarkEnvironment> StartAsync()
+    /// <summary>Starts the servers; <paramref name="extra"/> is added to every service's environment (eng/bench.sh --env, for profiling).</summary>
+    public static async Task<BenchmarkEnvironment> StartAsync(IReadOnlyDictionary<string, string> extra)
     {
         var postgres = new PostgresServer(durable: true);
         await postgres.InitializeAsync();
@@ -59,7 +63,7 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
         });
         await sink.StartAsync();
         Console.WriteLine($"PostgreSQL :{postgres.Port} (durable), Redis :{redis.Port} (AOF), OTLP sink {sink.Urls.First()}");
-        return new BenchmarkEnvironment(postgres, redis, sink, requests);
+        return new BenchmarkEnvironment(postgres, redis, sink, requests, extra);
     }
 
     /// <summary>A fresh database and stream, and the environment the AppHost would give a service for them.</summary>
@@ -67,7 +71,7 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
     {
         var database = await Postgres.CreateDatabaseAsync("bench_" + name);
         var stream = "voicehive:bench:" + new NpgsqlConnectionStringBuilder(database).Database;
-        return new ServiceSettings(database, stream, new Dictionary<string, string>
+        var settings = new ServiceSettings(database, stream, new Dictionary<string, string>
         {
             ["ConnectionStrings__voicehivedb"] = database + ";Maximum Pool Size=50",
             ["ConnectionStrings__redis"] = Redis.ConnectionString,
@@ -80,6 +84,7 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["TRACE_SAMPLE_RATE"] = "1.0",
         });
+        return settings.With([.. _extra.Select(e => (e.Key, e.Value))]);
     }
 
     public async ValueTask DisposeAsync()
@@ -105,7 +110,7 @@ public sealed record ServiceSettings(string Database, string Stream, IReadOnlyDi
     }
 
     public NpgsqlDataSource OpenDataSource() =>
-        new NpgsqlDataSourceBuilder(Database + ";Maximum Pool Size=50") { Name = "benchmark-runner" }.Build();
+        new NpgsqlDataSourceBuilder(Database + ";Maximum Pool Size=50;Max Auto Prepare=64") { Name = "benchmark-runner" }.Build();
 
     public string Describe() => string.Join(' ', Environment
         .Where(e => e.Key is "METRICS_ENABLED" or "TRACING_ENABLED" or "TRACE_SAMPLE_RATE")

@@ -5,11 +5,11 @@ using VoiceHive.Benchmarks;
 // --runs runs, each run a ratio against a baseline measured in the same run, on this machine, now.
 //
 //   eng/bench.sh [--runs 5] [--only telemetry,scrape,ingest,pipeline,memory,alerts] [--memory-minutes 10]
-//                [--output docs/benchmarks.md]
+//                [--env KEY=VALUE]... [--output docs/benchmarks.md]
 var options = BenchmarkOptions.Parse(args);
 Console.WriteLine($"VoiceHive benchmarks: {options.Runs} runs each; {string.Join(", ", options.Benchmarks)}");
 
-await using var environment = await BenchmarkEnvironment.StartAsync();
+await using var environment = await BenchmarkEnvironment.StartAsync(options.ServiceEnvironment);
 var report = new Report(options);
 double? capacity = null;
 foreach (var name in options.Benchmarks)

@@ -5,7 +5,8 @@ using System.Text;
 namespace VoiceHive.Benchmarks;
 
 /// <summary>Command-line options of the runner.</summary>
-public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks, TimeSpan MemoryDuration, string Output, string CommandLine)
+public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks, TimeSpan MemoryDuration, string Output, string CommandLine,
+    IReadOnlyDictionary<string, string> ServiceEnvironment)
 {
     public static readonly string[] All = ["telemetry", "scrape", "ingest", "pipeline", "alerts", "memory"];
 
@@ -15,6 +16,7 @@ public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks
         IReadOnlyList<string> benchmarks = All;
         var memoryMinutes = 10.0;
         var output = Repository.Path("docs", "benchmarks.md");
+        var environment = new Dictionary<string, string>();
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -29,11 +31,15 @@ public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks
                 case "--memory-minutes":
                     memoryMinutes = double.Parse(value, CultureInfo.InvariantCulture);
                     break;
+                case "--env":
+                    var (key, setting) = value.Split('=', 2) is [var k, var v] ? (k, v) : throw new ArgumentException("--env takes KEY=VALUE");
+                    environment[key] = setting;
+                    break;
                 case "--output":
                     output = Path.GetFullPath(value);
                     break;
                 default:
-                    throw new ArgumentException($"Unknown option {args[i]} (--runs, --only, --memory-minutes, --output)");
+                    throw new ArgumentException($"Unknown option {args[i]} (--runs, --only, --memory-minutes, --env, --output)");
             }
 
             i++;
@@ -51,7 +57,7 @@ public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks
             ordered.Insert(0, "telemetry");
         }
 
-        return new BenchmarkOptions(runs, ordered, TimeSpan.FromMinutes(memoryMinutes), output, "eng/bench.sh " + string.Join(' ', args));
+        return new BenchmarkOptions(runs, ordered, TimeSpan.FromMinutes(memoryMinutes), output, "eng/bench.sh " + string.Join(' ', args), environment);
     }
 }
 

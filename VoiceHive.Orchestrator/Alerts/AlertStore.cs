@@ -15,64 +15,69 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
     public const string FiringEvent = "alert.firing";
     public const string ResolvedEvent = "alert.resolved";
 
-    /// <summary>Stores the alerts of one notification; returns those that changed state.</summary>
+    /// <summary>
+    /// Stores the alerts of one notification; returns those that changed state. One statement does it all (the
+    /// upserts, their timeline entries and outbox messages), so it is atomic without a transaction and costs one
+    /// round trip whatever the notification's size. An alert repeated within one notification counts once, its
+    /// resolved copy first.
+    /// </summary>
     public async Task<IReadOnlyList<ValidAlert>> StoreAsync(IReadOnlyList<ValidAlert> alerts, string? traceParent, CancellationToken cancellationToken)
     {
-        var changed = new List<ValidAlert>();
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var alert in alerts)
-        {
-            await using var upsert = new NpgsqlCommand("""
-                INSERT INTO alerts (fingerprint, starts_at, status, alertname, severity, hotel_id, labels, annotations, ends_at, generator_url)
-                VALUES (@fingerprint, @startsAt, @status, @alertname, @severity, @hotelId, @labels, @annotations, @endsAt, @generatorUrl)
+        var distinct = alerts
+            .GroupBy(a => (a.Fingerprint, a.StartsAt))
+            .Select(g => g.FirstOrDefault(a => a.Status == "resolved") ?? g.Last())
+            .ToList();
+        await using var store = dataSource.CreateCommand("""
+            WITH input AS (
+                SELECT * FROM unnest(@fingerprints, @startsAt, @statuses, @alertnames, @severities, @hotelIds, @labels, @annotations, @endsAt,
+                                     @generatorUrls, @messageIds, @ordinals)
+                    AS t(fingerprint, starts_at, status, alertname, severity, hotel_id, labels, annotations, ends_at, generator_url, message_id, ordinal)
+            ), changed AS (
+                INSERT INTO alerts AS a (fingerprint, starts_at, status, alertname, severity, hotel_id, labels, annotations, ends_at, generator_url)
+                SELECT fingerprint, starts_at, status, alertname, severity, hotel_id, labels, annotations, ends_at, generator_url FROM input ORDER BY ordinal
                 ON CONFLICT (fingerprint, starts_at) DO UPDATE
                     SET status = 'resolved', ends_at = EXCLUDED.ends_at, annotations = EXCLUDED.annotations, updated_at = now()
-                    WHERE alerts.status = 'firing' AND EXCLUDED.status = 'resolved'
-                RETURNING id
-                """, connection, transaction);
-            upsert.Parameters.AddWithValue("fingerprint", alert.Fingerprint);
-            upsert.Parameters.AddWithValue("startsAt", alert.StartsAt);
-            upsert.Parameters.AddWithValue("status", alert.Status);
-            upsert.Parameters.AddWithValue("alertname", alert.AlertName);
-            upsert.Parameters.AddWithValue("severity", alert.Severity);
-            upsert.Parameters.AddWithValue("hotelId", (object?)alert.HotelId ?? DBNull.Value);
-            upsert.Parameters.AddWithValue("labels", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(alert.Labels));
-            upsert.Parameters.AddWithValue("annotations", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(alert.Annotations));
-            upsert.Parameters.AddWithValue("endsAt", (object?)alert.EndsAt ?? DBNull.Value);
-            upsert.Parameters.AddWithValue("generatorUrl", (object?)alert.GeneratorUrl ?? DBNull.Value);
-            if (await upsert.ExecuteScalarAsync(cancellationToken) is not long id)
-            {
-                continue;
-            }
+                    WHERE a.status = 'firing' AND EXCLUDED.status = 'resolved'
+                RETURNING a.id, a.fingerprint, a.starts_at, a.status
+            ), timeline AS (
+                INSERT INTO alert_events (alert_id, event)
+                SELECT id, CASE WHEN status = 'resolved' THEN 'resolved' ELSE 'received' END FROM changed
+            ), outbox AS (
+                INSERT INTO outbox_messages (id, type, payload, trace_parent)
+                SELECT i.message_id,
+                       CASE WHEN c.status = 'resolved' THEN @resolvedEvent ELSE @firingEvent END,
+                       jsonb_build_object('alertId', c.id, 'fingerprint', c.fingerprint, 'startsAt', c.starts_at, 'endsAt', i.ends_at,
+                                          'status', c.status, 'alertName', i.alertname, 'severity', i.severity, 'hotelId', i.hotel_id, 'labels', i.labels),
+                       @traceParent
+                FROM changed c JOIN input i USING (fingerprint, starts_at)
+                ORDER BY i.ordinal
+            )
+            SELECT i.ordinal FROM changed c JOIN input i USING (fingerprint, starts_at) ORDER BY i.ordinal
+            """);
+        var parameters = store.Parameters;
+        parameters.AddWithValue("fingerprints", distinct.Select(a => a.Fingerprint).ToArray());
+        parameters.AddWithValue("startsAt", distinct.Select(a => a.StartsAt).ToArray());
+        parameters.AddWithValue("statuses", distinct.Select(a => a.Status).ToArray());
+        parameters.AddWithValue("alertnames", distinct.Select(a => a.AlertName).ToArray());
+        parameters.AddWithValue("severities", distinct.Select(a => a.Severity).ToArray());
+        parameters.Add(new NpgsqlParameter("hotelIds", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = distinct.Select(a => a.HotelId).ToArray() });
+        parameters.AddWithValue("labels", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, distinct.Select(a => JsonSerializer.Serialize(a.Labels)).ToArray());
+        parameters.AddWithValue("annotations", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, distinct.Select(a => JsonSerializer.Serialize(a.Annotations)).ToArray());
+        parameters.Add(new NpgsqlParameter("endsAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = distinct.Select(a => a.EndsAt).ToArray() });
+        parameters.Add(new NpgsqlParameter("generatorUrls", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = distinct.Select(a => a.GeneratorUrl).ToArray() });
+        parameters.AddWithValue("messageIds", distinct.Select(_ => Guid.CreateVersion7()).ToArray());
+        parameters.AddWithValue("ordinals", Enumerable.Range(0, distinct.Count).ToArray());
+        parameters.AddWithValue("resolvedEvent", ResolvedEvent);
+        parameters.AddWithValue("firingEvent", FiringEvent);
+        parameters.Add(new NpgsqlParameter<string?>("traceParent", NpgsqlDbType.Varchar) { TypedValue = traceParent });
 
-            var resolved = alert.Status == "resolved";
-            await using var record = new NpgsqlCommand("""
-                INSERT INTO alert_events (alert_id, event) VALUES (@id, @timelineEvent);
-                INSERT INTO outbox_messages (id, type, payload, trace_parent) VALUES (@messageId, @type, @payload, @traceParent);
-                """, connection, transaction);
-            record.Parameters.AddWithValue("id", id);
-            record.Parameters.AddWithValue("timelineEvent", resolved ? "resolved" : "received");
-            record.Parameters.AddWithValue("messageId", Guid.CreateVersion7());
-            record.Parameters.AddWithValue("type", resolved ? ResolvedEvent : FiringEvent);
-            record.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(new
-            {
-                alertId = id,
-                alert.Fingerprint,
-                alert.StartsAt,
-                alert.EndsAt,
-                alert.Status,
-                alert.AlertName,
-                alert.Severity,
-                alert.HotelId,
-                alert.Labels,
-            }, JsonSerializerOptions.Web));
-            record.Parameters.AddWithValue("traceParent", (object?)traceParent ?? DBNull.Value);
-            await record.ExecuteNonQueryAsync(cancellationToken);
-            changed.Add(alert);
+        var changed = new List<ValidAlert>();
+        await using var reader = await store.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            changed.Add(distinct[reader.GetInt32(0)]);
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return changed;
     }
 

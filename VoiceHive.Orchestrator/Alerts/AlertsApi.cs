@@ -16,6 +16,7 @@ public static partial class AlertsApi
     private const int MaxLabels = 64;
     private const int MaxLabelValueLength = 1024;
     private const int MaxAnnotationValueLength = 16 * 1024;
+    private const int MaxAlertLinesPerNotification = 3;
     private static readonly string[] Statuses = ["firing", "resolved"];
 
     public static RouteGroupBuilder MapAlertsApi(this IEndpointRouteBuilder app)
@@ -69,7 +70,22 @@ public static partial class AlertsApi
         foreach (var alert in changed)
         {
             metrics.AlertReceived(alert.AlertName, alert.Severity, alert.Status);
-            AlertsLog.Stored(logger, alert.AlertName, alert.Status, alert.Severity, alert.HotelId ?? "-", alert.Fingerprint);
+        }
+
+        // A line per alert for the usual small notification; one summary line for a large one, so that an alert
+        // storm cannot flood the logs (and slow the webhook down behind the console).
+        if (changed.Count <= MaxAlertLinesPerNotification)
+        {
+            foreach (var alert in changed)
+            {
+                AlertsLog.Stored(logger, alert.AlertName, alert.Status, alert.Severity, alert.HotelId ?? "-", alert.Fingerprint);
+            }
+        }
+        else
+        {
+            AlertsLog.StoredMany(logger, changed.Count, string.Join(", ", changed
+                .GroupBy(a => (a.AlertName, a.Status))
+                .Select(g => $"{g.Key.AlertName} {g.Key.Status} ×{g.Count()}")));
         }
 
         return TypedResults.Ok(new WebhookResult(alerts.Count, changed.Count, alerts.Count - changed.Count));
@@ -175,15 +191,15 @@ public static partial class AlertsApi
                 return $"{where} has a label or annotation that is missing or too long.";
             }
 
-            // Alertmanager sends 0001-01-01 for "not ended".
-            var endsAt = alert.EndsAt is { Year: > 1 } ends ? ends : (DateTimeOffset?)null;
+            // Alertmanager sends 0001-01-01 for "not ended". Times are kept in UTC (PostgreSQL's timestamptz takes no other offset).
+            var endsAt = alert.EndsAt is { Year: > 1 } ends ? ends.ToUniversalTime() : (DateTimeOffset?)null;
             alerts.Add(new ValidAlert(
                 alert.Fingerprint,
                 alert.Status,
                 Truncate(alertName, 200),
                 Truncate(labels.GetValueOrDefault("severity") ?? "none", 32),
                 labels.GetValueOrDefault("hotel_id") is { Length: > 0 and <= 64 } hotel ? hotel : null,
-                alert.StartsAt.Value,
+                alert.StartsAt.Value.ToUniversalTime(),
                 endsAt,
                 alert.GeneratorUrl is { Length: <= 2048 } url ? url : null,
                 labels,
@@ -212,4 +228,7 @@ internal static partial class AlertsLog
     [LoggerMessage(EventId = 200, Level = LogLevel.Information,
         Message = "Alert {AlertName} {Status} (severity {Severity}, hotel {HotelId}, fingerprint {Fingerprint}) stored")]
     public static partial void Stored(ILogger logger, string alertName, string status, string severity, string hotelId, string fingerprint);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "{Count} alerts stored from one notification: {Alerts}")]
+    public static partial void StoredMany(ILogger logger, int count, string alerts);
 }

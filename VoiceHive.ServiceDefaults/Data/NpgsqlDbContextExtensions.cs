@@ -13,6 +13,9 @@ public static class NpgsqlDbContextExtensions
 {
     public const string HealthCheckName = "postgres";
 
+    /// <summary>Statements Npgsql keeps prepared per connection when the connection string does not say.</summary>
+    public const int DefaultMaxAutoPrepare = 64;
+
     /// <summary>
     /// Registers an <see cref="NpgsqlDataSource"/> and a pooled <typeparamref name="TContext"/> for
     /// <c>ConnectionStrings:{connectionName}</c>, a readiness check, and the context's migrations applied
@@ -28,7 +31,22 @@ public static class NpgsqlDbContextExtensions
         var connectionString = builder.Configuration.GetRequiredConnectionString(connectionName);
         // Npgsql names the pool after the connection string unless told otherwise, and the pool name is a
         // label of its metrics: name it after the connection so no host or user reaches a metric.
-        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString) { Name = connectionName }.Build());
+        builder.Services.AddSingleton(_ =>
+        {
+            var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = connectionName };
+            // Statements run again and again (the webhook's upsert, the relay's poll, the calls' queries) are
+            // prepared on the server after their second use, unless the connection string sets Max Auto Prepare.
+            // (Behind PgBouncer in transaction mode, set it to 0.)
+            if (!dataSource.ConnectionStringBuilder.ContainsKey("Max Auto Prepare"))
+            {
+                dataSource.ConnectionStringBuilder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+            }
+
+            // A span per command is enough: the "first response" event on each one costs more than it tells.
+            dataSource.ConfigureTracing(tracing => tracing.EnableFirstResponseEvent(false));
+
+            return dataSource.Build();
+        });
         builder.Services.AddDbContextPool<TContext>((sp, options) => options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), configureNpgsql));
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
             HealthCheckName,

@@ -90,6 +90,41 @@ public sealed class AlertWebhookTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task ANotificationIsStoredAsAWholeWithOneOutboxMessagePerChange()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, WithToken);
+        using var client = Authorized(app.CreateClient());
+        await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing", fingerprint: "already-stored")), Cancellation);
+
+        // One notification: the alert stored before (no change), a new alert twice (firing, then resolved: one change,
+        // resolved), and a new alert whose startsAt has an offset (stored in UTC).
+        var notification = System.Text.Json.Nodes.JsonNode.Parse(Payload("firing", fingerprint: "already-stored"))!;
+        var alerts = notification["alerts"]!.AsArray();
+        alerts.Add(System.Text.Json.Nodes.JsonNode.Parse(Payload("firing", fingerprint: "twice"))!["alerts"]![0]!.DeepClone());
+        alerts.Add(System.Text.Json.Nodes.JsonNode.Parse(Payload("resolved", fingerprint: "twice"))!["alerts"]![0]!.DeepClone());
+        var offset = System.Text.Json.Nodes.JsonNode.Parse(Payload("firing", fingerprint: "offset", hotel: "harbor-view"))!["alerts"]![0]!.DeepClone();
+        offset["startsAt"] = "2026-11-22T12:00:00+02:00";
+        alerts.Add(offset);
+        using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(notification.ToJsonString()), Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation);
+        Assert.Equal(4, result.GetProperty("received").GetInt32());
+        Assert.Equal(2, result.GetProperty("stored").GetInt32());
+        Assert.Equal(1L, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM alerts WHERE fingerprint = 'twice' AND status = 'resolved'"));
+        Assert.Equal(1L, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM alerts WHERE fingerprint = 'offset' AND starts_at = '2026-11-22T10:00:00Z'"));
+        // Each change's outbox message names its alert row, as the worker expects.
+        Assert.Equal(3L, await TestDatabase.ScalarAsync(database, """
+            SELECT count(*) FROM outbox_messages o JOIN alerts a ON a.id = (o.payload->>'alertId')::bigint
+            WHERE o.payload->>'fingerprint' = a.fingerprint AND o.payload->>'alertName' = a.alertname
+              AND o.type = CASE WHEN a.status = 'resolved' THEN 'alert.resolved' ELSE 'alert.firing' END
+              AND (o.payload->>'startsAt')::timestamptz = a.starts_at AND o.payload->'labels'->>'hotel_id' = a.hotel_id
+            """));
+        Assert.Equal(3L, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM alert_events"));
+    }
+
+    [Fact]
     public async Task TheListFiltersByStatusSeverityAndHotel()
     {
         await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
