@@ -162,6 +162,15 @@ public sealed class Report(BenchmarkOptions options)
                 string.Join(", ", figure.Ratios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture))) + ". " + figure.Notes);
         }
 
+        // What was profiled and changed when a target was missed, with before/after figures: written by hand, kept
+        // beside the runner, and carried into every report.
+        var profiling = Repository.Path("VoiceHive.Benchmarks", "Profiling.md");
+        if (File.Exists(profiling))
+        {
+            line("");
+            text.Append(await File.ReadAllTextAsync(profiling));
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
         await File.WriteAllTextAsync(options.Output, text.ToString());
     }
