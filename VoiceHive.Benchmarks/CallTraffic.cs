@@ -52,45 +52,56 @@ public static class CallTraffic
         var running = new List<Task>();
         var random = new Random(7);
         var clock = Stopwatch.StartNew();
-        for (long n = 0; clock.Elapsed < duration && !cancellationToken.IsCancellationRequested; n++)
+        try
         {
-            var due = TimeSpan.FromSeconds(n / rate);
-            if (due > clock.Elapsed)
+            for (long n = 0; clock.Elapsed < duration && !cancellationToken.IsCancellationRequested; n++)
             {
-                await Task.Delay(due - clock.Elapsed, cancellationToken);
-            }
-
-            if (!await slots.WaitAsync(0, cancellationToken))
-            {
-                // The service is behind by maxInFlight calls: counted, not queued without bound.
-                skipped++;
-                continue;
-            }
-
-            var hotel = SeededHotels[random.Next(SeededHotels.Length)];
-            var seed = random.Next();
-            running.Add(Task.Run(async () =>
-            {
-                try
+                var due = TimeSpan.FromSeconds(n / rate);
+                if (due > clock.Elapsed)
                 {
-                    if (await CallAsync(http, hotel, new Random(seed)))
-                    {
-                        Interlocked.Increment(ref calls);
-                    }
-                    else
-                    {
-                        Interlocked.Increment(ref failures);
-                    }
+                    await Task.Delay(due - clock.Elapsed, cancellationToken);
                 }
-                finally
+
+                if (!await slots.WaitAsync(0, cancellationToken))
                 {
-                    slots.Release();
+                    // The service is behind by maxInFlight calls: counted, not queued without bound.
+                    skipped++;
+                    continue;
                 }
-            }, cancellationToken));
-            running.RemoveAll(task => task.IsCompleted);
+
+                var hotel = SeededHotels[random.Next(SeededHotels.Length)];
+                var seed = random.Next();
+                running.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        if (await CallAsync(http, hotel, new Random(seed)))
+                        {
+                            Interlocked.Increment(ref calls);
+                        }
+                        else
+                        {
+                            Interlocked.Increment(ref failures);
+                        }
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }));
+                running.RemoveAll(task => task.IsCompleted);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped by the caller: the calls under way still finish below.
+        }
+        finally
+        {
+            // Every call started is awaited, also when stopped, so none outlives the client or the semaphore.
+            await Task.WhenAll(running);
         }
 
-        await Task.WhenAll(running);
         return new TrafficResult(calls, failures + skipped, clock.Elapsed);
     }
 

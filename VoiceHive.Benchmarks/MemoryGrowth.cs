@@ -31,8 +31,22 @@ public static class MemoryGrowth
             await using var prometheus = await PrometheusServer.StartAsync(Scrape.EverySecond(orchestrator.Address, worker.Address));
             using var http = CallTraffic.CreateClient(orchestrator.Address);
 
-            var warm = await CallTraffic.OpenLoopAsync(http, rate, Warmup);
-            var (orchestratorStart, workerStart) = (orchestrator.ResidentBytes(), worker.ResidentBytes());
+            var warm = await CallTraffic.OpenLoopAsync(http, rate, Warmup - TimeSpan.FromSeconds(10));
+            // The start figure, like the end one: the median of three samples (here 5 s apart, under the same load).
+            var startSamples = new List<(long Orchestrator, long Worker)>();
+            var sampling5s = Task.Run(async () =>
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    await Task.Delay(i == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(5));
+                    startSamples.Add((orchestrator.ResidentBytes(), worker.ResidentBytes()));
+                }
+            });
+            var warmEnd = await CallTraffic.OpenLoopAsync(http, rate, TimeSpan.FromSeconds(10));
+            await sampling5s;
+            var orchestratorStart = Stats.Median(startSamples.Select(s => (double)s.Orchestrator));
+            var workerStart = Stats.Median(startSamples.Select(s => (double)s.Worker));
+            warm = warm with { Calls = warm.Calls + warmEnd.Calls, Failures = warm.Failures + warmEnd.Failures };
 
             var samples = new List<(long Orchestrator, long Worker)>();
             using var sampling = new CancellationTokenSource();
@@ -57,6 +71,11 @@ public static class MemoryGrowth
 
             // The end figure: the median of the last three samples (the last 45 s), so one GC's timing does not decide it.
             var last = samples.TakeLast(3).ToList();
+            if (last.Count == 0)
+            {
+                throw new InvalidOperationException($"No memory sample in {options.MemoryDuration}: --memory-minutes must cover at least one {SampleEvery.TotalSeconds:F0} s sample.");
+            }
+
             var orchestratorFinal = Stats.Median(last.Select(s => (double)s.Orchestrator));
             var workerFinal = Stats.Median(last.Select(s => (double)s.Worker));
             orchestratorWarm.Add(orchestratorStart);
@@ -72,7 +91,7 @@ public static class MemoryGrowth
         }
 
         var notes = string.Create(CultureInfo.InvariantCulture,
-            $"Load: {rate:F1} calls/s (half of the telemetered capacity), open loop, for {Warmup.TotalSeconds:F0} s warm-up then {options.MemoryDuration.TotalMinutes:F0} min; fresh processes and database each run; Prometheus scraping both services every second; telemetry on with OTLP export. {calls} calls, {failures} failed or skipped. End figure: median of the last three samples (one every {SampleEvery.TotalSeconds:F0} s).");
+            $"Load: {rate:F1} calls/s (half of the telemetered capacity), open loop, for {Warmup.TotalSeconds:F0} s warm-up then {options.MemoryDuration.TotalMinutes:F0} min; fresh processes and database each run; Prometheus scraping both services every second; telemetry on with OTLP export. {calls} calls, {failures} failed or skipped. Start figure: median of three samples 5 s apart at the end of the warm-up; end figure: median of the last three samples (one every {SampleEvery.TotalSeconds:F0} s).");
         return
         [
             new Figure("5. Memory", "orchestrator resident memory after sustained load", "MiB", Stats.Median(orchestratorEnd) / 1048576, "after warm-up",

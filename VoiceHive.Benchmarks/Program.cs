@@ -5,7 +5,7 @@ using VoiceHive.Benchmarks;
 // --runs runs, each run a ratio against a baseline measured in the same run, on this machine, now.
 //
 //   eng/bench.sh [--runs 5] [--only telemetry,scrape,ingest,pipeline,memory,alerts] [--memory-minutes 10]
-//                [--env KEY=VALUE]... [--output docs/benchmarks.md]
+//                [--env KEY=VALUE]... [--update] [--output docs/benchmarks.md]
 var options = BenchmarkOptions.Parse(args);
 Console.WriteLine($"VoiceHive benchmarks: {options.Runs} runs each; {string.Join(", ", options.Benchmarks)}");
 
@@ -52,7 +52,8 @@ foreach (var name in options.Benchmarks)
                 throw new InvalidOperationException($"Unknown benchmark '{name}'.");
         }
     }
-    catch (Exception exception) when (exception is InvalidOperationException or TimeoutException or HttpRequestException or IOException)
+    catch (Exception exception) when (exception is InvalidOperationException or TimeoutException or HttpRequestException or IOException
+        or TaskCanceledException or Npgsql.NpgsqlException or StackExchange.Redis.RedisException or System.Text.Json.JsonException)
     {
         // One broken benchmark does not lose the others' figures: it is reported as not measured.
         Console.Error.WriteLine($"{name} failed: {exception}");

@@ -6,7 +6,7 @@ namespace VoiceHive.Benchmarks;
 
 /// <summary>Command-line options of the runner.</summary>
 public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks, TimeSpan MemoryDuration, string Output, string CommandLine,
-    IReadOnlyDictionary<string, string> ServiceEnvironment)
+    IReadOnlyDictionary<string, string> ServiceEnvironment, bool Update)
 {
     public static readonly string[] All = ["telemetry", "scrape", "ingest", "pipeline", "alerts", "memory"];
 
@@ -17,8 +17,15 @@ public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks
         var memoryMinutes = 10.0;
         var output = Repository.Path("docs", "benchmarks.md");
         var environment = new Dictionary<string, string>();
+        var update = false;
         for (var i = 0; i < args.Length; i++)
         {
+            if (args[i] == "--update")
+            {
+                update = true;
+                continue;
+            }
+
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
             switch (args[i])
             {
@@ -39,7 +46,7 @@ public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks
                     output = Path.GetFullPath(value);
                     break;
                 default:
-                    throw new ArgumentException($"Unknown option {args[i]} (--runs, --only, --memory-minutes, --env, --output)");
+                    throw new ArgumentException($"Unknown option {args[i]} (--runs, --only, --memory-minutes, --env, --update, --output)");
             }
 
             i++;
@@ -57,7 +64,7 @@ public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks
             ordered.Insert(0, "telemetry");
         }
 
-        return new BenchmarkOptions(runs, ordered, TimeSpan.FromMinutes(memoryMinutes), output, "eng/bench.sh " + string.Join(' ', args), environment);
+        return new BenchmarkOptions(runs, ordered, TimeSpan.FromMinutes(memoryMinutes), output, "eng/bench.sh " + string.Join(' ', args), environment, update);
     }
 }
 
@@ -113,6 +120,7 @@ public sealed class Report(BenchmarkOptions options)
     private readonly List<Figure> _figures = [];
     private readonly List<(string Benchmark, string Reason)> _failures = [];
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+    private readonly Previous? _previous = options.Update && File.Exists(options.Output) ? Previous.Read(options.Output, options.Benchmarks) : null;
 
     public bool AllMeasured => _failures.Count == 0;
 
@@ -136,16 +144,32 @@ public sealed class Report(BenchmarkOptions options)
         line("machine, because absolute numbers on a shared machine mean little. Benchmarks are not tests: the test command");
         line("asserts no time.");
         line("");
-        line(string.Create(CultureInfo.InvariantCulture, $"- Date: {_started:yyyy-MM-dd HH:mm} UTC; command: `{options.CommandLine.Trim()}`"));
+        if (_previous is not null)
+        {
+            foreach (var dated in _previous.DateLines)
+            {
+                line(dated);
+            }
+
+            line(string.Create(CultureInfo.InvariantCulture,
+                $"- Updated: {_started:yyyy-MM-dd HH:mm} UTC; command: `{options.CommandLine.Trim()}` (re-measured: {string.Join(", ", options.Benchmarks)}; the other rows are from the lines above)"));
+        }
+        else
+        {
+            line(string.Create(CultureInfo.InvariantCulture, $"- Date: {_started:yyyy-MM-dd HH:mm} UTC; command: `{options.CommandLine.Trim()}`"));
+        }
+
         line($"- Machine: {Machine()}");
         line($"- .NET {Environment.Version}, Release build; PostgreSQL, Redis, Prometheus, Alertmanager and node_exporter from the Debian packages, on loopback");
         line("");
         line("| Benchmark | Measure | VoiceHive | Baseline | Ratio | Target | Met |");
         line("|---|---|---|---|---|---|---|");
-        foreach (var figure in _figures)
+        var rows = _figures.Select(figure => (figure.Benchmark, Text: string.Create(CultureInfo.InvariantCulture,
+                $"| {figure.Benchmark} | {figure.Measure} | {Stats.Format(figure.MedianValue)} {figure.Unit} | {figure.Baseline}: {Stats.Format(figure.MedianBaseline)} {figure.Unit} | {figure.MedianRatio:F3} | {figure.Target} | {figure.Met switch { true => "yes", false => "**no**", null => "–" }} |")))
+            .Concat(_previous?.Rows ?? []);
+        foreach (var row in rows.OrderBy(r => r.Benchmark, StringComparer.Ordinal))
         {
-            line(string.Create(CultureInfo.InvariantCulture,
-                $"| {figure.Benchmark} | {figure.Measure} | {Stats.Format(figure.MedianValue)} {figure.Unit} | {figure.Baseline}: {Stats.Format(figure.MedianBaseline)} {figure.Unit} | {figure.MedianRatio:F3} | {figure.Target} | {figure.Met switch { true => "yes", false => "**no**", null => "–" }} |"));
+            line(row.Text);
         }
 
         foreach (var (benchmark, reason) in _failures)
@@ -155,11 +179,13 @@ public sealed class Report(BenchmarkOptions options)
 
         line("");
         line("## Runs and notes");
-        foreach (var figure in _figures)
+        var notes = _figures.Select(figure => (figure.Benchmark, Text: $"**{figure.Benchmark}: {figure.Measure}.** Ratios per run: " +
+                string.Join(", ", figure.Ratios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture))) + ". " + figure.Notes))
+            .Concat(_previous?.Notes ?? []);
+        foreach (var note in notes.OrderBy(n => n.Benchmark, StringComparer.Ordinal))
         {
             line("");
-            line($"**{figure.Benchmark}: {figure.Measure}.** Ratios per run: " +
-                string.Join(", ", figure.Ratios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture))) + ". " + figure.Notes);
+            line(note.Text);
         }
 
         // What was profiled and changed when a target was missed, with before/after figures: written by hand, kept
@@ -187,5 +213,45 @@ public sealed class Report(BenchmarkOptions options)
             ? string.Create(CultureInfo.InvariantCulture, $"{kb / 1024.0 / 1024.0:F0} GiB")
             : "unknown memory";
         return $"{RuntimeInformation.OSDescription}, {Environment.ProcessorCount} cores ({cpu ?? "unknown CPU"}), {memoryGiB}, shared with other work";
+    }
+}
+
+/// <summary>
+/// With --update, what an earlier report measured for the benchmarks not run now: its date line, and its table rows
+/// and notes (a benchmark's are those starting with its number, "1." to "6.").
+/// </summary>
+internal sealed record Previous(IReadOnlyList<string> DateLines, IReadOnlyList<(string Benchmark, string Text)> Rows, IReadOnlyList<(string Benchmark, string Text)> Notes)
+{
+    private static readonly string[] Numbers = ["telemetry:1.", "scrape:2.", "ingest:3.", "pipeline:4.", "memory:5.", "alerts:6."];
+
+    public static Previous Read(string path, IReadOnlyList<string> rerun)
+    {
+        var replaced = Numbers.Select(n => n.Split(':')).Where(n => rerun.Contains(n[0])).Select(n => n[1]).ToList();
+        var lines = File.ReadAllLines(path);
+        // The first measurement's date and every update since, so each carried row can be traced to its run.
+        var dateLines = lines.Where(l => l.StartsWith("- Date:", StringComparison.Ordinal) || l.StartsWith("- Updated:", StringComparison.Ordinal)).ToList();
+        var rows = new List<(string, string)>();
+        var notes = new List<(string, string)>();
+        foreach (var text in lines)
+        {
+            if (text.StartsWith("| ", StringComparison.Ordinal) && text.Length > 4 && char.IsAsciiDigit(text[2]))
+            {
+                var benchmark = text[2..text.IndexOf(" |", 2, StringComparison.Ordinal)];
+                if (!replaced.Any(n => benchmark.StartsWith(n, StringComparison.Ordinal)))
+                {
+                    rows.Add((benchmark, text));
+                }
+            }
+            else if (text.StartsWith("**", StringComparison.Ordinal) && text.Length > 3 && char.IsAsciiDigit(text[2]) && text.Contains(".** Ratios per run", StringComparison.Ordinal))
+            {
+                var benchmark = text[2..text.IndexOf(':', StringComparison.Ordinal)];
+                if (!replaced.Any(n => benchmark.StartsWith(n, StringComparison.Ordinal)))
+                {
+                    notes.Add((benchmark, text));
+                }
+            }
+        }
+
+        return new Previous(dateLines, rows, notes);
     }
 }

@@ -71,7 +71,7 @@ public static class WebhookIngest
         return new Figure("3. Webhook ingest", $"alerts per second, notifications of {AlertsPerNotification}, {Concurrency} senders", "alerts/s",
             Stats.Median(webhook), "raw batched Npgsql inserts", Stats.Median(raw), ratios, "≥ 0.8", f => f.MedianRatio >= 0.8,
             string.Create(CultureInfo.InvariantCulture,
-                $"Webhook: POST /monitoring/alerts/webhook with the bearer token, each alert a new (fingerprint, startsAt), so each is stored with its timeline entry and outbox message; {acknowledged} alerts acknowledged and every one found in PostgreSQL afterwards. Floor: per notification one statement (atomic, so no transaction) inserting the same alert, timeline and outbox rows from arrays. Each side: {Warmup.TotalSeconds:F0} s warm-up, {Measured.TotalSeconds:F0} s measured. Durable PostgreSQL (fsync and synchronous commit on)."));
+                $"Webhook: POST /monitoring/alerts/webhook with the bearer token, each alert a new (fingerprint, startsAt), so each is stored with its timeline entry and outbox message; {acknowledged} alerts acknowledged and every one found in PostgreSQL afterwards. Floor: per notification one statement (atomic, so no transaction) inserting the same alert, timeline and outbox rows from arrays as plain inserts (no conflict handling, no payload built in SQL), with the same Npgsql settings as the services (Max Auto Prepare 64). Each side: {Warmup.TotalSeconds:F0} s warm-up, {Measured.TotalSeconds:F0} s measured. Durable PostgreSQL (fsync and synchronous commit on)."));
     }
 
     private static async Task PostAsync(HttpClient http, Notification notification)

@@ -6,6 +6,7 @@
 #   eng/bench.sh                                   everything, 5 runs each (about 75 minutes: memory alone is 5 × 11 min)
 #   eng/bench.sh --only telemetry,scrape --runs 5  some of them (telemetry, scrape, ingest, pipeline, alerts, memory)
 #   eng/bench.sh --memory-minutes 10 --output docs/benchmarks.md
+#   eng/bench.sh --only alerts --update                       re-measure some; keep the other rows of the report
 #   eng/bench.sh --only ingest --runs 1 --env Logging__LogLevel__Default=Warning   a service setting changed, to profile
 #
 # Benchmarks are not tests: the test command never runs them, and nothing asserts a time. Each figure is the

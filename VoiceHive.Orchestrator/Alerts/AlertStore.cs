@@ -19,7 +19,8 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
     /// Stores the alerts of one notification; returns those that changed state. One statement does it all (the
     /// upserts, their timeline entries and outbox messages), so it is atomic without a transaction and costs one
     /// round trip whatever the notification's size. An alert repeated within one notification counts once, its
-    /// resolved copy first.
+    /// resolved copy first. Rows are written in key order, so two notifications never lock each other's rows in
+    /// opposite orders.
     /// </summary>
     public async Task<IReadOnlyList<ValidAlert>> StoreAsync(IReadOnlyList<ValidAlert> alerts, string? traceParent, CancellationToken cancellationToken)
     {
@@ -34,7 +35,8 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
                     AS t(fingerprint, starts_at, status, alertname, severity, hotel_id, labels, annotations, ends_at, generator_url, message_id, ordinal)
             ), changed AS (
                 INSERT INTO alerts AS a (fingerprint, starts_at, status, alertname, severity, hotel_id, labels, annotations, ends_at, generator_url)
-                SELECT fingerprint, starts_at, status, alertname, severity, hotel_id, labels, annotations, ends_at, generator_url FROM input ORDER BY ordinal
+                SELECT fingerprint, starts_at, status, alertname, severity, hotel_id, labels, annotations, ends_at, generator_url FROM input
+                ORDER BY fingerprint, starts_at
                 ON CONFLICT (fingerprint, starts_at) DO UPDATE
                     SET status = 'resolved', ends_at = EXCLUDED.ends_at, annotations = EXCLUDED.annotations, updated_at = now()
                     WHERE a.status = 'firing' AND EXCLUDED.status = 'resolved'
@@ -65,7 +67,10 @@ public sealed class AlertStore(NpgsqlDataSource dataSource)
         parameters.AddWithValue("annotations", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, distinct.Select(a => JsonSerializer.Serialize(a.Annotations)).ToArray());
         parameters.Add(new NpgsqlParameter("endsAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = distinct.Select(a => a.EndsAt).ToArray() });
         parameters.Add(new NpgsqlParameter("generatorUrls", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = distinct.Select(a => a.GeneratorUrl).ToArray() });
-        parameters.AddWithValue("messageIds", distinct.Select(_ => Guid.CreateVersion7()).ToArray());
+        // Sorted, so that the relay (ordered by created_at, then id; created_at is one value for the statement) sends a
+        // notification's messages in the order of its alerts.
+        var messageIds = distinct.Select(_ => Guid.CreateVersion7()).Order().ToArray();
+        parameters.AddWithValue("messageIds", messageIds);
         parameters.AddWithValue("ordinals", Enumerable.Range(0, distinct.Count).ToArray());
         parameters.AddWithValue("resolvedEvent", ResolvedEvent);
         parameters.AddWithValue("firingEvent", FiringEvent);

@@ -17,6 +17,7 @@ public static partial class AlertsApi
     private const int MaxLabelValueLength = 1024;
     private const int MaxAnnotationValueLength = 16 * 1024;
     private const int MaxAlertLinesPerNotification = 3;
+    private const int MaxSummaryGroups = 10;
     private static readonly string[] Statuses = ["firing", "resolved"];
 
     public static RouteGroupBuilder MapAlertsApi(this IEndpointRouteBuilder app)
@@ -66,7 +67,9 @@ public static partial class AlertsApi
             return Problems.InvalidPayloadProblem(error);
         }
 
-        var changed = await store.StoreAsync(alerts, Activity.Current?.Id, context.RequestAborted);
+        // Only a W3C trace context travels with the events (a hierarchical Request-Id is neither parseable downstream nor bounded).
+        var traceParent = Activity.Current is { IdFormat: ActivityIdFormat.W3C } current ? current.Id : null;
+        var changed = await store.StoreAsync(alerts, traceParent, context.RequestAborted);
         foreach (var alert in changed)
         {
             metrics.AlertReceived(alert.AlertName, alert.Severity, alert.Status);
@@ -81,11 +84,12 @@ public static partial class AlertsApi
                 AlertsLog.Stored(logger, alert.AlertName, alert.Status, alert.Severity, alert.HotelId ?? "-", alert.Fingerprint);
             }
         }
-        else
+        else if (logger.IsEnabled(LogLevel.Information))
         {
-            AlertsLog.StoredMany(logger, changed.Count, string.Join(", ", changed
-                .GroupBy(a => (a.AlertName, a.Status))
-                .Select(g => $"{g.Key.AlertName} {g.Key.Status} ×{g.Count()}")));
+            var groups = changed.GroupBy(a => (a.AlertName, a.Status)).OrderByDescending(g => g.Count()).ToList();
+            var summary = string.Join(", ", groups.Take(MaxSummaryGroups).Select(g => $"{g.Key.AlertName} {g.Key.Status} ×{g.Count()}"));
+            AlertsLog.StoredMany(logger, changed.Count,
+                groups.Count > MaxSummaryGroups ? $"{summary} and {groups.Count - MaxSummaryGroups} more" : summary);
         }
 
         return TypedResults.Ok(new WebhookResult(alerts.Count, changed.Count, alerts.Count - changed.Count));
@@ -191,15 +195,23 @@ public static partial class AlertsApi
                 return $"{where} has a label or annotation that is missing or too long.";
             }
 
-            // Alertmanager sends 0001-01-01 for "not ended". Times are kept in UTC (PostgreSQL's timestamptz takes no other offset).
-            var endsAt = alert.EndsAt is { Year: > 1 } ends ? ends.ToUniversalTime() : (DateTimeOffset?)null;
+            // PostgreSQL stores no NUL character, in text or in jsonb.
+            if (labels.Concat(annotations).Any(p => p.Key.Contains('\0', StringComparison.Ordinal) || p.Value.Contains('\0', StringComparison.Ordinal))
+                || alert.Fingerprint.Contains('\0', StringComparison.Ordinal) || alert.GeneratorUrl?.Contains('\0', StringComparison.Ordinal) == true)
+            {
+                return $"{where} contains a NUL character.";
+            }
+
+            // Alertmanager sends 0001-01-01 for "not ended". Times are kept as PostgreSQL keeps them: UTC, whole
+            // microseconds (so that two startsAt that PostgreSQL cannot tell apart are one alert here too).
+            var endsAt = alert.EndsAt is { Year: > 1 } ends ? AsStored(ends) : (DateTimeOffset?)null;
             alerts.Add(new ValidAlert(
                 alert.Fingerprint,
                 alert.Status,
                 Truncate(alertName, 200),
                 Truncate(labels.GetValueOrDefault("severity") ?? "none", 32),
                 labels.GetValueOrDefault("hotel_id") is { Length: > 0 and <= 64 } hotel ? hotel : null,
-                alert.StartsAt.Value.ToUniversalTime(),
+                AsStored(alert.StartsAt.Value),
                 endsAt,
                 alert.GeneratorUrl is { Length: <= 2048 } url ? url : null,
                 labels,
@@ -209,7 +221,15 @@ public static partial class AlertsApi
         return null;
     }
 
-    private static string Truncate(string value, int length) => value.Length <= length ? value : value[..length];
+    // Cut before a surrogate pair rather than through it (half a pair is not valid UTF-8).
+    private static string Truncate(string value, int length) =>
+        value.Length <= length ? value : value[..(char.IsHighSurrogate(value[length - 1]) ? length - 1 : length)];
+
+    private static DateTimeOffset AsStored(DateTimeOffset time)
+    {
+        var utc = time.ToUniversalTime();
+        return utc.AddTicks(-(utc.Ticks % 10));
+    }
 
     private static string Describe(JsonException exception) =>
         exception.Path is { Length: > 0 } path ? $"at {path} (line {exception.LineNumber}, byte {exception.BytePositionInLine})" : "unreadable JSON";

@@ -82,7 +82,8 @@ internal static class Extensions
         }
         else
         {
-            services.AddSingleton<PmsSimulatorSettings>();
+            // Built now, so that a bad Pms:Simulator setting stops start-up instead of failing every PMS request.
+            services.AddSingleton(new PmsSimulatorSettings(configuration));
             services.AddSingleton<IPropertyManagementSystem, SimulatedPropertyManagementSystem>();
         }
     }

@@ -120,9 +120,15 @@ public sealed class PmsSimulatorSettings
             section.GetValue(nameof(SimulatorProfile.LatencyMedianMs), normal.LatencyMedianMs),
             section.GetValue(nameof(SimulatorProfile.LatencyP95Ms), normal.LatencyP95Ms),
             section.GetValue(nameof(SimulatorProfile.FailureRate), normal.FailureRate));
-        return profile.LatencyMedianMs < 0 || profile.LatencyP95Ms < 0 || profile.FailureRate is < 0 or > 1
-            ? throw new InvalidOperationException($"{Section}: latencies must be 0 or more and FailureRate between 0 and 1.")
-            : profile;
+        // The admin endpoint's limits (PmsSimulatorApi.Update), and finite numbers.
+        var valid = double.IsFinite(profile.LatencyMedianMs) && double.IsFinite(profile.LatencyP95Ms) && double.IsFinite(profile.FailureRate)
+            && profile.LatencyMedianMs is >= 0 and <= 60_000
+            && profile.LatencyP95Ms >= profile.LatencyMedianMs && profile.LatencyP95Ms <= 120_000
+            && profile.FailureRate is >= 0 and <= 1;
+        return valid
+            ? profile
+            : throw new InvalidOperationException(
+                $"{Section}: LatencyMedianMs must be 0 to 60000, LatencyP95Ms from LatencyMedianMs to 120000, FailureRate 0 to 1.");
     }
 }
 

@@ -35,9 +35,9 @@ public static class NpgsqlDbContextExtensions
         {
             var dataSource = new NpgsqlDataSourceBuilder(connectionString) { Name = connectionName };
             // Statements run again and again (the webhook's upsert, the relay's poll, the calls' queries) are
-            // prepared on the server after their second use, unless the connection string sets Max Auto Prepare.
-            // (Behind PgBouncer in transaction mode, set it to 0.)
-            if (!dataSource.ConnectionStringBuilder.ContainsKey("Max Auto Prepare"))
+            // prepared on the server once used often enough (Npgsql's Auto Prepare Min Usages, 5), unless the
+            // connection string sets Max Auto Prepare (0 behind PgBouncer in transaction mode).
+            if (!SetsMaxAutoPrepare(connectionString))
             {
                 dataSource.ConnectionStringBuilder.MaxAutoPrepare = DefaultMaxAutoPrepare;
             }
@@ -57,6 +57,14 @@ public static class NpgsqlDbContextExtensions
         builder.Services.AddOptions<DatabaseMigrationOptions>().BindConfiguration(DatabaseMigrationOptions.Section);
         builder.Services.AddHostedService<DatabaseMigrator<TContext>>();
         return builder;
+    }
+
+    // NpgsqlConnectionStringBuilder.ContainsKey answers whether a keyword is known, not whether it was given:
+    // the raw string is asked instead, under both spellings Npgsql accepts.
+    internal static bool SetsMaxAutoPrepare(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return given.ContainsKey("Max Auto Prepare") || given.ContainsKey("MaxAutoPrepare");
     }
 
     private sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck

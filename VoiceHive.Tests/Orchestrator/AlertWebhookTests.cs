@@ -125,6 +125,39 @@ public sealed class AlertWebhookTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task TwoStartsAtThatPostgreSqlCannotTellApartAreOneAlert()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, WithToken);
+        using var client = Authorized(app.CreateClient());
+        var notification = System.Text.Json.Nodes.JsonNode.Parse(Payload("firing"))!;
+        var alerts = notification["alerts"]!.AsArray();
+        alerts[0]!["startsAt"] = "2026-11-22T10:00:00.1234567Z";
+        var twin = alerts[0]!.DeepClone();
+        twin["startsAt"] = "2026-11-22T10:00:00.1234568Z";
+        alerts.Add(twin);
+
+        using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(notification.ToJsonString()), Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1L, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM alerts"));
+    }
+
+    [Fact]
+    public async Task ANulCharacterIsABadRequestNotARetry()
+    {
+        await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, WithToken);
+        using var client = Authorized(app.CreateClient());
+        var notification = System.Text.Json.Nodes.JsonNode.Parse(Payload("firing"))!;
+        notification["alerts"]![0]!["annotations"]!["summary"] = "PMS\u0000slow";
+
+        using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(notification.ToJsonString()), Cancellation);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("NUL", await response.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheListFiltersByStatusSeverityAndHotel()
     {
         await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);

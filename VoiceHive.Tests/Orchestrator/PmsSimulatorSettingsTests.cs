@@ -32,8 +32,11 @@ public sealed class PmsSimulatorSettingsTests
 
     [Theory]
     [InlineData("LatencyMedianMs", "-1")]
+    [InlineData("LatencyMedianMs", "NaN")]
+    [InlineData("LatencyMedianMs", "90000")]
+    [InlineData("LatencyP95Ms", "50")]
     [InlineData("FailureRate", "1.5")]
-    public void An_impossible_profile_is_refused_at_start(string key, string value)
+    public void An_impossible_profile_is_refused(string key, string value)
     {
         var error = Assert.Throws<InvalidOperationException>(() => new PmsSimulatorSettings(Configuration(($"Pms:Simulator:{key}", value))));
 
@@ -42,4 +45,15 @@ public sealed class PmsSimulatorSettingsTests
 
     private static IConfiguration Configuration(params (string Key, string Value)[] values) =>
         new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))).Build();
+
+    [Fact]
+    public async Task The_orchestrator_does_not_start_with_an_impossible_profile()
+    {
+        await using var app = VoiceHive.Tests.Infrastructure.OrchestratorApplication.For(
+            "Host=127.0.0.1;Port=1;Database=unused", "127.0.0.1:1", new Dictionary<string, string?> { ["Pms:Simulator:FailureRate"] = "2" });
+
+        var error = Assert.ThrowsAny<Exception>(() => app.Services);
+
+        Assert.Contains("Pms:Simulator", error.ToString(), StringComparison.Ordinal);
+    }
 }
