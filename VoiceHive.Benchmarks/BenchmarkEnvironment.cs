@@ -109,6 +109,9 @@ public sealed record ServiceSettings(string Database, string Stream, IReadOnlyDi
         return this with { Environment = environment };
     }
 
+    /// <summary>The simulated PMS answers at once, so that a figure is the services' own cost.</summary>
+    public ServiceSettings WithoutPmsLatency() => With(("Pms__Simulator__LatencyMedianMs", "0"), ("Pms__Simulator__LatencyP95Ms", "0"));
+
     public NpgsqlDataSource OpenDataSource() =>
         new NpgsqlDataSourceBuilder(Database + ";Maximum Pool Size=50;Max Auto Prepare=64") { Name = "benchmark-runner" }.Build();
 

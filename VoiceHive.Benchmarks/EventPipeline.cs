@@ -1,9 +1,12 @@
+extern alias worker;
+
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using StackExchange.Redis;
+using worker::VoiceHive.Worker.Events;
 
 namespace VoiceHive.Benchmarks;
 
@@ -19,6 +22,7 @@ public static class EventPipeline
     private const int Events = 3_000;
     private const int RelayBatch = 200;
     private const int ConsumerBatch = 50;
+    private static readonly CallAnalyticsHandler CallEnded = new();
 
     public static async Task<Figure> RunAsync(BenchmarkEnvironment environment, BenchmarkOptions options)
     {
@@ -63,7 +67,7 @@ public static class EventPipeline
         return new Figure("4. Event pipeline", "events per second, outbox → Redis stream → worker effect", "events/s",
             Stats.Median(pipeline), "raw Redis + PostgreSQL loop", Stats.Median(raw), ratios, "≥ 0.7", f => f.MedianRatio >= 0.7,
             string.Create(CultureInfo.InvariantCulture,
-                $"After one unmeasured pass of each, each side: {Events} call.ended messages committed to the outbox in one transaction, timed until every one has its processed_events row (the services' side polled every 20 ms by one index look-up of the last message, then one count). Services at their defaults (relay batch {RelayBatch}, consumer batch {ConsumerBatch}, relay poll 250 ms, consumer idle delay 200 ms), with telemetry on and tracing at 100 %. Raw loop: SELECT … FOR UPDATE SKIP LOCKED, XADD each, mark dispatched, commit; XREADGROUP, then per event one transaction (processed_events row, hourly upsert) and XACK."));
+                $"After one unmeasured pass of each, each side: {Events} call.ended messages committed to the outbox in one transaction, timed until every one has its processed_events row (the services' side polled every 20 ms by one index look-up of the last message, then one count). Services at their defaults (relay batch {RelayBatch}, consumer batch {ConsumerBatch}, relay poll 250 ms, consumer idle delay 200 ms), with telemetry on and tracing at 100 %. Raw loop: SELECT … FOR UPDATE SKIP LOCKED, XADD each, mark dispatched, commit; XREADGROUP, then per event one transaction (processed_events row, and the worker's own CallAnalyticsHandler) and XACK."));
     }
 
     private static async Task<double> ThroughServicesAsync(NpgsqlDataSource data)
@@ -192,23 +196,13 @@ public static class EventPipeline
         }
     }
 
-    /// <summary>The worker's effect for call.ended: the processed-event row and the hourly upsert in one transaction.</summary>
+    /// <summary>
+    /// The worker's effect for call.ended, as the worker applies it: the processed-event row, then the worker's own
+    /// handler (the hourly upsert), in one transaction.
+    /// </summary>
     private static async Task ApplyAsync(NpgsqlDataSource data, Guid id, string type, string payloadJson)
     {
         using var payload = JsonDocument.Parse(payloadJson);
-        var root = payload.RootElement;
-        var started = root.GetProperty("startedAt").GetDateTimeOffset();
-        var ended = root.GetProperty("endedAt").GetDateTimeOffset();
-        var succeeded = root.GetProperty("succeeded").GetBoolean();
-        var pmsSeconds = root.GetProperty("pmsSeconds").EnumerateArray().Select(t => t.GetDouble()).ToArray();
-        double[] bounds = [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10];
-        var buckets = new long[bounds.Length + 1];
-        foreach (var seconds in pmsSeconds)
-        {
-            var index = Array.FindIndex(bounds, bound => seconds <= bound);
-            buckets[index < 0 ? bounds.Length : index]++;
-        }
-
         await using var connection = await data.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var claim = new NpgsqlCommand("INSERT INTO processed_events (event_id, handler) VALUES (@id, @handler) ON CONFLICT DO NOTHING", connection, transaction))
@@ -218,27 +212,7 @@ public static class EventPipeline
             await claim.ExecuteNonQueryAsync();
         }
 
-        await using (var upsert = new NpgsqlCommand("""
-            INSERT INTO call_hourly_stats AS s (hotel_id, hour, calls, successes, failures, duration_seconds_sum, pms_requests, pms_failures, pms_seconds_sum, pms_buckets)
-            VALUES (@hotel, date_trunc('hour', @ended AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1, @successes, @failures, @duration, @pmsRequests, 0, @pmsSum, @buckets)
-            ON CONFLICT (hotel_id, hour) DO UPDATE SET
-                calls = s.calls + 1, successes = s.successes + EXCLUDED.successes, failures = s.failures + EXCLUDED.failures,
-                duration_seconds_sum = s.duration_seconds_sum + EXCLUDED.duration_seconds_sum, pms_requests = s.pms_requests + EXCLUDED.pms_requests,
-                pms_failures = s.pms_failures + EXCLUDED.pms_failures, pms_seconds_sum = s.pms_seconds_sum + EXCLUDED.pms_seconds_sum,
-                pms_buckets = (SELECT array_agg(a + b ORDER BY i) FROM unnest(s.pms_buckets, EXCLUDED.pms_buckets) WITH ORDINALITY AS t(a, b, i))
-            """, connection, transaction))
-        {
-            upsert.Parameters.AddWithValue("hotel", root.GetProperty("hotelId").GetString()!);
-            upsert.Parameters.AddWithValue("ended", ended);
-            upsert.Parameters.AddWithValue("successes", succeeded ? 1 : 0);
-            upsert.Parameters.AddWithValue("failures", succeeded ? 0 : 1);
-            upsert.Parameters.AddWithValue("duration", Math.Max(0, (ended - started).TotalSeconds));
-            upsert.Parameters.AddWithValue("pmsRequests", (long)pmsSeconds.Length);
-            upsert.Parameters.AddWithValue("pmsSum", pmsSeconds.Sum());
-            upsert.Parameters.AddWithValue("buckets", NpgsqlDbType.Array | NpgsqlDbType.Bigint, buckets);
-            await upsert.ExecuteNonQueryAsync();
-        }
-
+        await CallEnded.HandleAsync(payload.RootElement, connection, transaction, CancellationToken.None);
         await transaction.CommitAsync();
     }
 }

@@ -24,8 +24,7 @@ public static class MemoryGrowth
         long calls = 0, failures = 0;
         for (var run = 1; run <= options.Runs; run++)
         {
-            var settings = (await environment.CreateSettingsAsync("memory"))
-                .With(("Pms__Simulator__LatencyMedianMs", "0"), ("Pms__Simulator__LatencyP95Ms", "0"));
+            var settings = (await environment.CreateSettingsAsync("memory")).WithoutPmsLatency();
             await using var orchestrator = await ServiceProcess.OrchestratorAsync(settings);
             await using var worker = await ServiceProcess.WorkerAsync(settings);
             await using var prometheus = await PrometheusServer.StartAsync(Scrape.EverySecond(orchestrator.Address, worker.Address));

@@ -21,8 +21,7 @@ public static class ScrapeCost
 
     public static async Task<IReadOnlyList<Figure>> RunAsync(BenchmarkEnvironment environment, BenchmarkOptions options)
     {
-        var settings = (await environment.CreateSettingsAsync("scrape"))
-            .With(("Pms__Simulator__LatencyMedianMs", "0"), ("Pms__Simulator__LatencyP95Ms", "0"));
+        var settings = (await environment.CreateSettingsAsync("scrape")).WithoutPmsLatency();
         await using var orchestrator = await ServiceProcess.OrchestratorAsync(settings);
         await using var node = await ExporterProcess.NodeAsync();
         using var http = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.None })

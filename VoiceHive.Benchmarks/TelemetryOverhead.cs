@@ -40,10 +40,9 @@ public static class TelemetryOverhead
 
         async Task<(double On, double Off)> MeasureHalfAsync(bool telemeteredFirst)
         {
-            var telemetry = (await environment.CreateSettingsAsync("telemetry"))
-                .With(("Pms__Simulator__LatencyMedianMs", "0"), ("Pms__Simulator__LatencyP95Ms", "0"));
-            var bare = (await environment.CreateSettingsAsync("telemetry_off"))
-                .With(("Pms__Simulator__LatencyMedianMs", "0"), ("Pms__Simulator__LatencyP95Ms", "0"), ("METRICS_ENABLED", "false"), ("TRACING_ENABLED", "false"));
+            var telemetry = (await environment.CreateSettingsAsync("telemetry")).WithoutPmsLatency();
+            var bare = (await environment.CreateSettingsAsync("telemetry_off")).WithoutPmsLatency()
+                .With(("METRICS_ENABLED", "false"), ("TRACING_ENABLED", "false"));
             await using var slotA = await ServiceProcess.OrchestratorAsync(telemeteredFirst ? telemetry : bare);
             await using var slotB = await ServiceProcess.OrchestratorAsync(telemeteredFirst ? bare : telemetry);
             await using var prometheus = await PrometheusServer.StartAsync(Scrape.EverySecond(slotA.Address, slotB.Address));
