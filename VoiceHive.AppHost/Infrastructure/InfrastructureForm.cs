@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace VoiceHive.AppHost.Infrastructure;
+
+/// <summary>How the infrastructure (Redis, PostgreSQL, the monitoring stack and the exporters) runs.</summary>
+internal enum InfrastructureKind
+{
+    /// <summary>Pinned images with data volumes, where Docker or Podman answers.</summary>
+    Containers,
+
+    /// <summary>The Debian packages' binaries as executables on loopback, state in one data directory.</summary>
+    HostProcesses,
+}
+
+/// <summary>
+/// The form the infrastructure takes, chosen once before the model is built: setting <c>Infrastructure:Form</c>
+/// (<c>containers</c>, <c>processes</c> or <c>auto</c>, the default), and under <c>auto</c> whether a container
+/// runtime answers. Publishing always takes containers: a deployment target runs images.
+/// </summary>
+internal static class InfrastructureFormExtensions
+{
+    /// <summary>Chooses the form from configuration and the machine, and logs the choice once the AppHost starts.</summary>
+    public static InfrastructureForm ChooseInfrastructureForm(this IDistributedApplicationBuilder builder)
+    {
+        var form = InfrastructureForm.Choose(builder.Configuration, builder.ExecutionContext.IsPublishMode);
+        form.LogAtStart(builder);
+        return form;
+    }
+}
+
+internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason, string DataDirectory)
+{
+    public const string Section = "Infrastructure";
+
+    public bool Containers => Kind == InfrastructureKind.Containers;
+
+    public bool HostProcesses => Kind == InfrastructureKind.HostProcesses;
+
+    /// <summary>The directory a host-process resource keeps its state in (kept between runs; delete it to start afresh).</summary>
+    public string StateOf(string resource) => Path.Combine(DataDirectory, resource);
+
+    /// <summary>How Prometheus, Alertmanager and the blackbox exporter reach a service running on the host.</summary>
+    public string HostAsSeenByMonitoring => Containers ? "host.docker.internal" : "localhost";
+
+    /// <summary>
+    /// The <c>host:port</c> at which Prometheus reaches <paramref name="resource"/>'s endpoint: a container by its name
+    /// on Aspire's container network, anything else on the host through the port Aspire allocated.
+    /// </summary>
+    public async Task<string> AddressAsSeenByMonitoringAsync(IResourceWithEndpoints resource, string endpointName, CancellationToken cancellationToken)
+    {
+        var endpoint = resource.GetEndpoint(endpointName);
+        if (Containers && resource is ContainerResource)
+        {
+            return $"{resource.Name}:{endpoint.TargetPort}";
+        }
+
+        var port = await endpoint.Property(EndpointProperty.Port).GetValueAsync(cancellationToken);
+        return $"{HostAsSeenByMonitoring}:{port}";
+    }
+
+    public static InfrastructureForm Choose(IConfiguration configuration, bool publishing, Func<string?, (bool Answers, string Description)>? probe = null)
+    {
+        var dataDirectory = configuration[$"{Section}:DataDirectory"] is { Length: > 0 } configured
+            ? Path.GetFullPath(configured)
+            : DefaultDataDirectory();
+        if (publishing)
+        {
+            return new(InfrastructureKind.Containers, "publishing: a deployment target runs container images", dataDirectory);
+        }
+
+        var setting = configuration[$"{Section}:Form"]?.Trim().ToLowerInvariant();
+        switch (setting)
+        {
+            case "containers":
+                return new(InfrastructureKind.Containers, "Infrastructure:Form is 'containers'", dataDirectory);
+            case "processes":
+                return new(InfrastructureKind.HostProcesses, "Infrastructure:Form is 'processes'", dataDirectory);
+            case null or "" or "auto":
+                break;
+            default:
+                throw new InvalidOperationException($"Infrastructure:Form must be 'auto', 'containers' or 'processes', not '{setting}'.");
+        }
+
+        var (answers, description) = (probe ?? ProbeContainerRuntime)(configuration["ASPIRE_CONTAINER_RUNTIME"] ?? configuration["DOTNET_ASPIRE_CONTAINER_RUNTIME"]);
+        return answers
+            ? new(InfrastructureKind.Containers, description, dataDirectory)
+            : new(InfrastructureKind.HostProcesses, description, dataDirectory);
+    }
+
+    /// <summary>Logs the choice once the AppHost starts.</summary>
+    internal void LogAtStart(IDistributedApplicationBuilder builder) =>
+        builder.Eventing.Subscribe<BeforeStartEvent>((@event, _) =>
+        {
+            var logger = @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VoiceHive.AppHost");
+            if (Containers)
+            {
+                logger.LogInformation("Infrastructure runs in containers ({Reason}).", Reason);
+            }
+            else
+            {
+                logger.LogInformation(
+                    "Infrastructure runs as host processes ({Reason}); state is kept in {DataDirectory} (delete it to start afresh). " +
+                    "Grafana and Jaeger need containers and are left out: traces, logs and metrics are in this dashboard.",
+                    Reason, DataDirectory);
+            }
+
+            return Task.CompletedTask;
+        });
+
+    private static string DefaultDataDirectory() =>
+        OperatingSystem.IsWindows()
+            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "voicehive")
+            // World-traversable, kept across reboots, and reachable by the postgres user when the AppHost runs as root.
+            : "/var/tmp/voicehive";
+
+    /// <summary>Asks the configured runtime (or docker, then podman) whether its daemon answers, within a few seconds.</summary>
+    private static (bool Answers, string Description) ProbeContainerRuntime(string? preferred)
+    {
+        string[] candidates = preferred is { Length: > 0 } ? [preferred] : ["docker", "podman"];
+        var answers = new List<string>();
+        foreach (var runtime in candidates)
+        {
+            var (exitCode, output) = Run(runtime, ["info", "--format", "{{.ServerVersion}}"], TimeSpan.FromSeconds(10));
+            if (exitCode == 0)
+            {
+                return (true, $"{runtime} {output.Trim()} answers");
+            }
+
+            answers.Add(exitCode is null ? $"{runtime} is not installed" : $"{runtime}'s daemon does not answer");
+        }
+
+        return (false, string.Join("; ", answers));
+    }
+
+    private static (int? ExitCode, string Output) Run(string fileName, string[] arguments, TimeSpan timeout)
+    {
+        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        try
+        {
+            using var process = Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            _ = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(timeout))
+            {
+                process.Kill(entireProcessTree: true);
+                return (-1, "");
+            }
+
+            return (process.ExitCode, output.Result);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return (null, "");
+        }
+    }
+}

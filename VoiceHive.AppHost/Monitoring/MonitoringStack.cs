@@ -1,0 +1,168 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using VoiceHive.AppHost.Infrastructure;
+
+namespace VoiceHive.AppHost.Monitoring;
+
+/// <summary>Settings of the monitoring stack the AppHost runs (section <c>Monitoring</c>).</summary>
+/// <param name="Source">The repository's monitoring/ folder.</param>
+/// <param name="Fast">
+/// <c>Monitoring:FastAlerting</c>: 1 s scrapes, evaluation and grouping, 20 s rate windows and 5 s "for", so that a
+/// PMS fault injected from the dashboard fires its alerts within a minute (demonstrations, the end-to-end tests).
+/// </param>
+/// <param name="PagerDutyUrl"><c>Monitoring:PagerDutyUrl</c>: PagerDuty's Events API when not PagerDuty's own (a test's fake).</param>
+internal sealed record MonitoringSettings(string Source, bool Fast, Uri? PagerDutyUrl)
+{
+    public static MonitoringSettings From(IDistributedApplicationBuilder builder) => new(
+        Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "monitoring")),
+        builder.Configuration.GetValue("Monitoring:FastAlerting", false),
+        builder.Configuration["Monitoring:PagerDutyUrl"] is { Length: > 0 } url ? new Uri(url) : null);
+}
+
+/// <summary>What Prometheus scrapes besides itself: every job of monitoring/prometheus/prometheus.yml.</summary>
+internal sealed record PrometheusTargets(
+    IResourceBuilder<IResourceWithEndpoints> Alertmanager,
+    IResourceBuilder<IResourceWithEndpoints> RedisExporter,
+    IResourceBuilder<IResourceWithEndpoints> PostgresExporter,
+    IResourceBuilder<IResourceWithEndpoints> NodeExporter,
+    IResourceBuilder<IResourceWithEndpoints> BlackboxExporter,
+    IResourceBuilder<ProjectResource> Orchestrator,
+    IResourceBuilder<ProjectResource> Worker);
+
+/// <summary>The secrets Alertmanager reads from files.</summary>
+internal sealed record AlertmanagerSecrets(
+    IResourceBuilder<ParameterResource> WebhookToken,
+    IResourceBuilder<ParameterResource> SlackWebhookUrl,
+    IResourceBuilder<ParameterResource> PagerDutyIntegrationKey);
+
+/// <summary>
+/// Prometheus and Alertmanager from the repository's monitoring/ folder, in either infrastructure form. Each gets a
+/// configuration directory of its own under the data directory, derived by <see cref="MonitoringConfiguration"/> at
+/// every start: containers mount it read-only, host processes read it in place.
+/// </summary>
+internal static class MonitoringStack
+{
+    public const string HttpEndpoint = HostProcess.HttpEndpoint;
+
+    /// <summary>Alertmanager, delivering every alert to the orchestrator's webhook and critical ones to PagerDuty, warnings to Slack.</summary>
+    public static IResourceBuilder<IResourceWithEndpoints> AddAlertmanager(this IDistributedApplicationBuilder builder, string name,
+        InfrastructureForm form, MonitoringSettings settings, IResourceBuilder<ProjectResource> orchestrator, AlertmanagerSecrets secrets)
+    {
+        var state = form.StateOf(name);
+        var configuration = Path.Combine(state, "config");
+        IResourceBuilder<IResourceWithEndpoints> alertmanager = form.Containers
+            ? builder.AddContainer(name, "prom/alertmanager", "v0.27.0")
+                .WithHttpEndpoint(targetPort: 9093, name: HttpEndpoint)
+                .WithBindMount(configuration, MonitoringConfiguration.DeployedAlertmanagerDirectory, isReadOnly: true)
+                .WithVolume("alertmanager-data", "/alertmanager")
+                .WithArgs($"--config.file={MonitoringConfiguration.DeployedAlertmanagerDirectory}/alertmanager.yml", "--storage.path=/alertmanager")
+                .WithContainerRuntimeArgs("--add-host=host.docker.internal:host-gateway")
+            : builder.AddHostProgram(name, form, "prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
+                .WithArgs($"--config.file={Path.Combine(configuration, "alertmanager.yml")}", $"--storage.path={Path.Combine(state, "data")}",
+                    // A single instance: no gossip port to allocate.
+                    "--cluster.listen-address=")
+                .WithListenAddress("--web.listen-address");
+
+        return alertmanager
+            .OnBeforeResourceStarted(async (_, _, cancellationToken) =>
+            {
+                var port = await orchestrator.GetEndpoint(HttpEndpoint).Property(EndpointProperty.Port).GetValueAsync(cancellationToken);
+                MonitoringConfiguration.WriteAlertmanager(settings.Source, configuration, new AlertmanagerSettings(
+                    new Uri($"http://{form.HostAsSeenByMonitoring}:{port}/monitoring/alerts/webhook"),
+                    await Value(secrets.WebhookToken, cancellationToken),
+                    await Value(secrets.SlackWebhookUrl, cancellationToken),
+                    await Value(secrets.PagerDutyIntegrationKey, cancellationToken))
+                {
+                    DirectoryAsSeen = form.Containers ? MonitoringConfiguration.DeployedAlertmanagerDirectory : null,
+                    SecretsReadableByOthers = form.Containers,
+                    PagerDutyUrl = settings.PagerDutyUrl,
+                    Fast = settings.Fast,
+                });
+            })
+            .WithHttpHealthCheck("/-/ready", endpointName: HttpEndpoint)
+            .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Alertmanager");
+    }
+
+    /// <summary>Prometheus with the repository's scrape jobs and rules (30 d / 10 GB retention), its file_sd targets kept current by the AppHost.</summary>
+    public static IResourceBuilder<IResourceWithEndpoints> AddPrometheus(this IDistributedApplicationBuilder builder, string name,
+        InfrastructureForm form, MonitoringSettings settings, PrometheusTargets targets)
+    {
+        var state = form.StateOf(name);
+        var configuration = Path.Combine(state, "config");
+        string[] retention = ["--storage.tsdb.retention.time=30d", "--storage.tsdb.retention.size=10GB", "--web.enable-lifecycle",
+            .. settings.Fast ? ["--rules.alert.resend-delay=1s"] : Array.Empty<string>()];
+        IResourceBuilder<IResourceWithEndpoints> prometheus = form.Containers
+            ? builder.AddContainer(name, "prom/prometheus", "v2.55.1")
+                .WithHttpEndpoint(targetPort: 9090, name: HttpEndpoint)
+                .WithBindMount(configuration, "/etc/prometheus", isReadOnly: true)
+                .WithVolume("prometheus-data", "/prometheus")
+                .WithArgs(["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", .. retention])
+                .WithContainerRuntimeArgs("--add-host=host.docker.internal:host-gateway")
+            : builder.AddHostProgram(name, form, "prometheus", "prometheus")
+                .WithArgs([$"--config.file={Path.Combine(configuration, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(state, "data")}", .. retention])
+                .WithListenAddress("--web.listen-address");
+
+        builder.Services.AddHostedService(services => new ScrapeTargetDiscovery(configuration, form, targets,
+            services.GetRequiredService<ResourceNotificationService>(), services.GetRequiredService<ResourceLoggerService>().GetLogger(prometheus.Resource)));
+        return prometheus
+            .OnBeforeResourceStarted(async (_, _, cancellationToken) =>
+            {
+                MonitoringConfiguration.WritePrometheus(settings.Source, configuration, settings.Fast);
+                await WriteStaticTargetsAsync(configuration, form, targets, cancellationToken);
+            })
+            .WithHttpHealthCheck("/-/ready", endpointName: HttpEndpoint)
+            .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Prometheus")
+            .WithUrls(context =>
+            {
+                var endpoint = context.GetEndpoint(HttpEndpoint);
+                context.Urls.Add(new() { Url = "/targets", Endpoint = endpoint, DisplayText = "Prometheus targets" });
+                context.Urls.Add(new() { Url = "/alerts", Endpoint = endpoint, DisplayText = "Prometheus alerts" });
+            });
+    }
+
+    /// <summary>Grafana with the repository's provisioning and dashboards (containers only: there is no Debian package).</summary>
+    public static IResourceBuilder<ContainerResource> AddGrafana(this IDistributedApplicationBuilder builder, string name, MonitoringSettings settings,
+        IResourceBuilder<ParameterResource> adminPassword) =>
+        builder.AddContainer(name, "grafana/grafana", "11.4.0")
+            .WithBindMount(Path.Combine(settings.Source, "grafana", "provisioning"), "/etc/grafana/provisioning", isReadOnly: true)
+            .WithBindMount(Path.Combine(settings.Source, "grafana", "dashboards"), "/var/lib/grafana/dashboards", isReadOnly: true)
+            .WithVolume("grafana-data", "/var/lib/grafana")
+            .WithEnvironment("GF_SECURITY_ADMIN_PASSWORD", adminPassword)
+            .WithEnvironment("GF_AUTH_ANONYMOUS_ENABLED", "false")
+            .WithEnvironment("GF_USERS_ALLOW_SIGN_UP", "false")
+            .WithHttpEndpoint(targetPort: 3000, name: HttpEndpoint)
+            .WithHttpHealthCheck("/api/health", endpointName: HttpEndpoint)
+            .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Grafana");
+
+    /// <summary>Jaeger, receiving every service's traces over OTLP beside the dashboard (containers only).</summary>
+    public static IResourceBuilder<ContainerResource> AddJaeger(this IDistributedApplicationBuilder builder, string name) =>
+        builder.AddContainer(name, "jaegertracing/all-in-one", "1.62.0")
+            .WithEnvironment("COLLECTOR_OTLP_ENABLED", "true")
+            .WithHttpEndpoint(targetPort: 16686, name: HttpEndpoint)
+            .WithEndpoint(targetPort: 4317, name: "otlp", scheme: "http")
+            .WithHttpHealthCheck("/", endpointName: HttpEndpoint)
+            .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Jaeger");
+
+    /// <summary>The targets that do not change while the AppHost runs: Alertmanager, the exporters and the health probes.</summary>
+    private static async Task WriteStaticTargetsAsync(string configuration, InfrastructureForm form, PrometheusTargets targets, CancellationToken cancellationToken)
+    {
+        async Task<string> Address(IResourceBuilder<IResourceWithEndpoints> resource) =>
+            await form.AddressAsSeenByMonitoringAsync(resource.Resource, HttpEndpoint, cancellationToken);
+
+        MonitoringConfiguration.WriteTargets(configuration, "alertmanager", [new([await Address(targets.Alertmanager)])]);
+        MonitoringConfiguration.WriteTargets(configuration, "redis-exporter", [new([await Address(targets.RedisExporter)])]);
+        MonitoringConfiguration.WriteTargets(configuration, "postgres-exporter", [new([await Address(targets.PostgresExporter)])]);
+        MonitoringConfiguration.WriteTargets(configuration, "node-exporter", [new([await Address(targets.NodeExporter)])]);
+        var probes = new List<string>();
+        foreach (var service in (IResourceBuilder<ProjectResource>[])[targets.Orchestrator, targets.Worker])
+        {
+            probes.Add($"http://{await Address(service)}/health");
+        }
+
+        MonitoringConfiguration.WriteTargets(configuration, "health-probes",
+            [new(probes, new Dictionary<string, string> { ["blackbox"] = await Address(targets.BlackboxExporter) })]);
+    }
+
+    private static async Task<string> Value(IResourceBuilder<ParameterResource> parameter, CancellationToken cancellationToken) =>
+        await parameter.Resource.GetValueAsync(cancellationToken) ?? "";
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using VoiceHive.AppHost.Infrastructure;
+
+namespace VoiceHive.AppHost.Monitoring;
+
+/// <summary>
+/// Keeps Prometheus's orchestrator.json and worker.json equal to the replicas that are alive. Each replica announces
+/// its own address (<c>Monitoring__AdvertisedHost</c> and the port it listens on, behind Aspire's proxy), the
+/// orchestrator lists them at <c>/monitoring/scrape-targets</c> in Prometheus's HTTP service-discovery format, and
+/// this copies that list into the file_sd files every few seconds, so every replica is scraped on its own.
+/// </summary>
+internal sealed partial class ScrapeTargetDiscovery(
+    string prometheusConfiguration,
+    InfrastructureForm form,
+    PrometheusTargets targets,
+    ResourceNotificationService notifications,
+    ILogger logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await notifications.WaitForResourceAsync(targets.Orchestrator.Resource.Name, KnownResourceStates.Running, stoppingToken);
+        var port = await targets.Orchestrator.GetEndpoint(MonitoringStack.HttpEndpoint).Property(EndpointProperty.Port).GetValueAsync(stoppingToken);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+        string? last = null;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var body = await http.GetStringAsync("/monitoring/scrape-targets", stoppingToken);
+                if (body != last)
+                {
+                    Write(body);
+                    last = body;
+                }
+            }
+            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or JsonException or IOException && !stoppingToken.IsCancellationRequested)
+            {
+                // The orchestrator is starting or restarting: Prometheus keeps the last list.
+                LogUnavailable(logger, exception.GetType().Name);
+            }
+
+            await Task.Delay(Interval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private void Write(string body)
+    {
+        using var groups = JsonDocument.Parse(body);
+        foreach (var service in (IResourceBuilder<ProjectResource>[])[targets.Orchestrator, targets.Worker])
+        {
+            var addresses = groups.RootElement.EnumerateArray()
+                .Where(g => g.TryGetProperty("labels", out var labels) && labels.TryGetProperty("voicehive_service", out var name) && name.GetString() == service.Resource.Name)
+                .SelectMany(g => g.GetProperty("targets").EnumerateArray().Select(t => t.GetString()!))
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            MonitoringConfiguration.WriteTargets(prometheusConfiguration, service.Resource.Name, [new(addresses)]);
+        }
+
+        LogUpdated(logger, form.HostAsSeenByMonitoring);
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Scrape targets of the services updated from the replicas' announcements ({Host})")]
+    private static partial void LogUpdated(ILogger logger, string host);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "The orchestrator's scrape-target list is not available ({ExceptionType}); keeping the last one")]
+    private static partial void LogUnavailable(ILogger logger, string exceptionType);
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+
+namespace VoiceHive.AppHost.Operations;
+
+/// <summary>
+/// What the team and the on-call engineer can do from the Aspire dashboard without curl: break the PMS and heal it
+/// (the alert path in two clicks), and steer the traffic generator. Each command calls the resource's own API with
+/// an operator's credentials; the same commands run from tests through <c>ResourceCommandService</c>.
+/// </summary>
+internal static class DashboardCommands
+{
+    public const string InjectPmsFault = "inject-pms-fault";
+    public const string ClearPmsFaults = "clear-pms-faults";
+    public const string StartTraffic = "start-traffic";
+    public const string StopTraffic = "stop-traffic";
+    public const string SetTrafficRate = "set-traffic-rate";
+
+    /// <summary>The hotels the simulated PMS serves (its data is deterministic per hotel; any other name works too).</summary>
+    private static readonly string[] Hotels = ["grand-plaza", "harbor-view", "alpine-lodge", "city-central"];
+
+    private const string AllHotels = "all";
+
+    /// <summary>Inject a PMS fault (failure rate and latency, one hotel or all, after a confirmation) and clear it again.</summary>
+    public static IResourceBuilder<ProjectResource> WithPmsFaultCommands(this IResourceBuilder<ProjectResource> orchestrator, OperatorCredentials credentials) =>
+        orchestrator
+            .WithHttpCommand("/admin/pms-simulator", "Inject PMS fault", commandName: InjectPmsFault, commandOptions: new HttpCommandOptions
+            {
+                Method = HttpMethod.Put,
+                Description = "Make the simulated PMS slow and failing, for one hotel or all: calls fail, and CallSuccessRateLow and PMSResponseTimeSlow fire.",
+                ConfirmationMessage = "The simulated PMS will answer slowly and fail: callers will hear the fallback and alerts will fire. Inject the fault?",
+                IconName = "Flash",
+                IsHighlighted = true,
+                Arguments =
+                [
+                    new InteractionInput
+                    {
+                        Name = "hotel", Label = "Hotel", InputType = InputType.Choice, Required = true, AllowCustomChoice = true, Value = "grand-plaza",
+                        Options = [new(AllHotels, "All hotels"), .. Hotels.Select(h => new KeyValuePair<string, string>(h, h))],
+                    },
+                    new InteractionInput { Name = "failureRate", Label = "Failure rate (0 to 1)", InputType = InputType.Number, Required = true, Value = "1" },
+                    new InteractionInput { Name = "latencyMs", Label = "Median latency (ms)", InputType = InputType.Number, Required = true, Value = "2500" },
+                ],
+                ValidateArguments = context =>
+                {
+                    if (!double.TryParse(context.Inputs["failureRate"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || rate is < 0 or > 1)
+                    {
+                        context.AddValidationError(context.Inputs["failureRate"], "A number from 0 to 1.");
+                    }
+
+                    if (!double.TryParse(context.Inputs["latencyMs"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var latency) || latency is < 0 or > 50_000)
+                    {
+                        context.AddValidationError(context.Inputs["latencyMs"], "Milliseconds from 0 to 50000.");
+                    }
+
+                    return Task.CompletedTask;
+                },
+                PrepareRequest = async context =>
+                {
+                    var hotel = context.Arguments.GetString("hotel");
+                    var latency = context.Arguments.GetDouble("latencyMs");
+                    context.Request.Content = JsonContent.Create(new
+                    {
+                        hotelId = hotel is null or AllHotels ? null : hotel,
+                        latencyMedianMs = latency,
+                        latencyP95Ms = latency * 1.2,
+                        failureRate = context.Arguments.GetDouble("failureRate"),
+                    });
+                    context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken);
+                },
+            })
+            .WithHttpCommand("/admin/pms-simulator", "Clear PMS faults", commandName: ClearPmsFaults, commandOptions: new HttpCommandOptions
+            {
+                Method = HttpMethod.Delete,
+                Description = "Back to the simulated PMS's normal behaviour for every hotel: the alerts resolve.",
+                IconName = "ArrowReset",
+                PrepareRequest = async context => context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken),
+            });
+
+    /// <summary>Start, stop and pace the traffic generator.</summary>
+    public static IResourceBuilder<ProjectResource> WithTrafficCommands(this IResourceBuilder<ProjectResource> traffic, OperatorCredentials credentials) =>
+        traffic
+            .WithTrafficCommand(StartTraffic, "Start traffic", "Play", new { running = true }, credentials)
+            .WithTrafficCommand(StopTraffic, "Stop traffic", "Pause", new { running = false }, credentials)
+            .WithHttpCommand("/traffic", "Set traffic rate", commandName: SetTrafficRate, commandOptions: new HttpCommandOptions
+            {
+                Method = HttpMethod.Put,
+                Description = "Calls per second the generator places.",
+                IconName = "TopSpeed",
+                Arguments = [new InteractionInput { Name = "callsPerSecond", Label = "Calls per second", InputType = InputType.Number, Required = true, Value = "1" }],
+                ValidateArguments = context =>
+                {
+                    if (!double.TryParse(context.Inputs["callsPerSecond"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || rate is < 0.01 or > 100)
+                    {
+                        context.AddValidationError(context.Inputs["callsPerSecond"], "A number from 0.01 to 100.");
+                    }
+
+                    return Task.CompletedTask;
+                },
+                PrepareRequest = async context =>
+                {
+                    context.Request.Content = JsonContent.Create(new { callsPerSecond = context.Arguments.GetDouble("callsPerSecond") });
+                    context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken);
+                },
+            });
+
+    private static IResourceBuilder<ProjectResource> WithTrafficCommand(this IResourceBuilder<ProjectResource> traffic, string name, string displayName, string icon,
+        object body, OperatorCredentials credentials) =>
+        traffic.WithHttpCommand("/traffic", displayName, commandName: name, commandOptions: new HttpCommandOptions
+        {
+            Method = HttpMethod.Put,
+            IconName = icon,
+            PrepareRequest = async context =>
+            {
+                context.Request.Content = JsonContent.Create(body);
+                context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken);
+            },
+        });
+}

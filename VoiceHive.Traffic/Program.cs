@@ -1,0 +1,19 @@
+using VoiceHive.Traffic;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddTraffic();
+builder.Services.AddProblemDetails();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+app.MapDefaultEndpoints();
+app.MapTrafficApi();
+
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace VoiceHive.Traffic;
+
+/// <summary>
+/// <c>/traffic</c>: read the generator's state, switch it on or off, change its rate. The AppHost's dashboard commands
+/// call it. It listens where the AppHost puts it (loopback) and changes only this generator.
+/// </summary>
+public static class TrafficApi
+{
+    public static RouteGroupBuilder MapTrafficApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/traffic").WithTags("Traffic");
+        api.MapGet("/", (TrafficState state) => TypedResults.Ok(state.Status()));
+        api.MapPut("/", Update);
+        return api;
+    }
+
+    public static Results<Ok<TrafficStatus>, ValidationProblem> Update(TrafficUpdate update, TrafficState state)
+    {
+        if (update.CallsPerSecond is < TrafficState.MinimumRate or > TrafficState.MaximumRate or double.NaN)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["callsPerSecond"] = [$"from {TrafficState.MinimumRate} to {TrafficState.MaximumRate}"],
+            });
+        }
+
+        state.Set(update.Running, update.CallsPerSecond);
+        return TypedResults.Ok(state.Status());
+    }
+
+    public static IHostApplicationBuilder AddTraffic(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TrafficOptions>().BindConfiguration(TrafficOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => new TrafficState(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrafficOptions>>().Value));
+        builder.Services.AddSingleton<TrafficMetrics>();
+        builder.Services.AddHttpClient<OrchestratorClient>((sp, client) =>
+            client.BaseAddress = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrafficOptions>>().Value.Orchestrator);
+        builder.Services.AddHostedService<TrafficGenerator>();
+        return builder;
+    }
+}
+
+/// <summary>A change to the generator: either field may be left out.</summary>
+public sealed record TrafficUpdate(bool? Running, double? CallsPerSecond);
