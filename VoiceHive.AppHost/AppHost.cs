@@ -55,8 +55,9 @@ if (builder.ExecutionContext.IsRunMode)
 
     var alertmanager = builder.AddAlertmanager("alertmanager", form, monitoring, orchestrator, new AlertmanagerSecrets(
         alertWebhookToken,
-        builder.AddParameter("slack-webhook-url", "http://127.0.0.1:9/slack-not-configured", secret: true),
-        builder.AddParameter("pagerduty-integration-key", "pagerduty-not-configured", secret: true)));
+        // Unset, Alertmanager's deliveries to them fail and are logged; the webhook still gets every alert.
+        builder.AddParameterOrDefault("slack-webhook-url", "http://127.0.0.1:9/slack-not-configured", secret: true),
+        builder.AddParameterOrDefault("pagerduty-integration-key", "pagerduty-not-configured", secret: true)));
     builder.AddPrometheus("prometheus", form, monitoring,
         new PrometheusTargets(alertmanager, redisExporter, postgresExporter, nodeExporter, blackboxExporter, orchestrator, worker));
 

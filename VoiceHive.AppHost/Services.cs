@@ -28,6 +28,10 @@ internal static class Services
     public static IResourceBuilder<ParameterResource> AddSecret(this IDistributedApplicationBuilder builder, string name) =>
         builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
 
+    /// <summary>A parameter from configuration (<c>Parameters:name</c>, user secrets), or <paramref name="fallback"/> when none is given.</summary>
+    public static IResourceBuilder<ParameterResource> AddParameterOrDefault(this IDistributedApplicationBuilder builder, string name, string fallback, bool secret) =>
+        builder.AddParameter(name, () => builder.Configuration[$"Parameters:{name}"] is { Length: > 0 } configured ? configured : fallback, secret: secret);
+
     /// <summary>Links to the service's OpenAPI document and its API reference (Scalar, Development only) in the dashboard.</summary>
     public static IResourceBuilder<ProjectResource> WithApiReference(this IResourceBuilder<ProjectResource> service) =>
         service.WithUrls(context =>

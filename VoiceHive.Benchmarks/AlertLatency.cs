@@ -24,7 +24,6 @@ public static class AlertLatency
         // Development: the simulator's admin endpoint, which injects the fault, exists only there.
         var settings = (await environment.CreateSettingsAsync("alerts")).With(("ASPNETCORE_ENVIRONMENT", "Development"));
         await using var orchestrator = await ServiceProcess.OrchestratorAsync(settings);
-        var secrets = await MonitoringFiles.AlertmanagerSecretsAsync("http://127.0.0.1:9/slack-not-configured", "pagerduty-not-configured", BenchmarkEnvironment.WebhookToken);
         using var http = CallTraffic.CreateClient(orchestrator.Address);
         using var admin = new HttpClient { BaseAddress = orchestrator.Address };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchmarkEnvironment.SimulatorAdminToken);
@@ -39,7 +38,8 @@ public static class AlertLatency
                 // A fresh Prometheus and Alertmanager each run. Prometheus re-sends a resolved alert for 15 minutes, which
                 // keeps Alertmanager's aggregation group alive; a later firing of the same group then waits for the
                 // group's next group_interval tick instead of group_wait, and the measurement would be of that.
-                await using var alertmanager = await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig(secrets, orchestrator.Address));
+                await using var alertmanager = await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig(
+                    "http://127.0.0.1:9/slack-not-configured", "pagerduty-not-configured", BenchmarkEnvironment.WebhookToken, orchestrator.Address));
                 var files = MonitoringFiles.RulesAtTestSpeed();
                 files["targets/orchestrator.json"] = $$"""[{"targets": ["{{orchestrator.Address.Authority}}"]}]""";
                 files["targets/alertmanager.json"] = $$"""[{"targets": ["127.0.0.1:{{alertmanager.Port.ToString(CultureInfo.InvariantCulture)}}"]}]""";

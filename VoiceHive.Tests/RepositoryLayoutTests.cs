@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Xml.Linq;
 
 namespace VoiceHive.Tests;
@@ -9,32 +8,14 @@ public sealed class RepositoryLayoutTests
     private static readonly string Root = Infrastructure.Repository.Root;
 
     [Fact]
-    public void NoProjectButTheAppHostAndItsTestsReferencesAspire()
-    {
-        var offenders = ProjectFiles()
-            .Where(path => !Path.GetFileName(Path.GetDirectoryName(path)!).StartsWith("VoiceHive.AppHost", StringComparison.Ordinal))
-            .Where(path => XDocument.Load(path).Descendants("PackageReference")
-                .Any(reference => ((string?)reference.Attribute("Include"))?.StartsWith("Aspire.", StringComparison.Ordinal) == true))
-            .ToList();
-
-        Assert.Empty(offenders);
-    }
-
-    [Fact]
-    public void TheSolutionFilterHoldsEveryProjectButTheAppHostAndItsTests()
+    public void TheSolutionHoldsEveryProject()
     {
         var inSolution = File.ReadAllLines(Path.Combine(Root, "VoiceHive.sln"))
             .Where(line => line.StartsWith("Project(", StringComparison.Ordinal))
             .Select(line => line.Split(',')[1].Trim().Trim('"').Replace('\\', '/'))
             .ToHashSet();
-        var filter = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "VoiceHive.Services.slnf")));
-        var inFilter = filter.RootElement.GetProperty("solution").GetProperty("projects").EnumerateArray()
-            .Select(p => p.GetString()!.Replace('\\', '/'))
-            .ToHashSet();
 
         Assert.Equal(ProjectFiles().Select(p => Path.GetRelativePath(Root, p)).ToHashSet(), inSolution);
-        // The AppHost and its tests need Aspire, which does not restore everywhere: the filter leaves both out.
-        Assert.Equal(inSolution.Where(p => !p.StartsWith("VoiceHive.AppHost", StringComparison.Ordinal)).ToHashSet(), inFilter);
     }
 
     [Fact]

@@ -2,7 +2,8 @@ namespace VoiceHive.Traffic;
 
 /// <summary>
 /// One simulated caller: a hotel (grand-plaza twice as often as the others), one to three utterances across the
-/// intents the orchestrator knows (and some it does not), and an outcome, mostly resolved.
+/// intents the orchestrator knows (and some it does not), and how the call ends: mostly resolved, some transferred
+/// or abandoned (not failures), and a dropped line with the given probability (a failure the telephony reports).
 /// </summary>
 public sealed record CallScript(string HotelId, string CallerNumber, IReadOnlyList<string> Utterances, string Outcome)
 {
@@ -18,10 +19,9 @@ public sealed record CallScript(string HotelId, string CallerNumber, IReadOnlyLi
 
     private static readonly string[] Other = ["Can I speak to someone at the front desk?", "Hmm, the weather is nice", "Thank you, that's all"];
 
-    private static readonly string[] Outcomes =
-        ["resolved", "resolved", "resolved", "resolved", "resolved", "resolved", "transferred", "abandoned", "abandoned", "dropped"];
+    private static readonly string[] Outcomes = ["resolved", "resolved", "resolved", "resolved", "resolved", "resolved", "transferred", "abandoned", "abandoned"];
 
-    public static CallScript Next(Random random)
+    public static CallScript Next(Random random, double droppedShare)
     {
         var (hotel, prefix) = Hotels[random.Next(Hotels.Length)];
         var utterances = Enumerable.Range(0, 1 + random.Next(3)).Select(_ => random.Next(6) switch
@@ -33,7 +33,8 @@ public sealed record CallScript(string HotelId, string CallerNumber, IReadOnlyLi
             _ => Pick(random, Other),
         }).ToList();
         // Numbers of the UK's drama range (+44 7700 900000 to 900999): never a real subscriber.
-        return new CallScript(hotel, $"+447700900{random.Next(1000):D3}", utterances, Pick(random, Outcomes));
+        var outcome = random.NextDouble() < droppedShare ? "dropped" : Pick(random, Outcomes);
+        return new CallScript(hotel, $"+447700900{random.Next(1000):D3}", utterances, outcome);
     }
 
     private static string Pick(Random random, string[] choices) => choices[random.Next(choices.Length)];

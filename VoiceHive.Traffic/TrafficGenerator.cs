@@ -55,7 +55,7 @@ public sealed partial class TrafficGenerator(
         try
         {
             state.CallStarted();
-            await orchestrator.PlaceAsync(CallScript.Next(Random.Shared), stoppingToken);
+            await orchestrator.PlaceAsync(CallScript.Next(Random.Shared, options.Value.DroppedCallShare), stoppingToken);
             state.CallCompleted();
             metrics.Placed("completed");
         }

@@ -19,6 +19,13 @@ public sealed class TrafficOptions
 
     public bool Running { get; set; } = true;
 
+    /// <summary>
+    /// The share of calls that end as a dropped line, a failure the SLA counts: a few in a thousand keep the call
+    /// success rate above its 99 % threshold, so that the dashboards show failures and the alert stays quiet.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double DroppedCallShare { get; set; } = 0.002;
+
     /// <summary>Calls in flight at once, at most: a slow orchestrator is not buried under ever more calls.</summary>
     [Range(1, 256)]
     public int MaxConcurrentCalls { get; set; } = 32;

@@ -11,8 +11,10 @@ internal sealed class RedisProcessResource(string name, string command, string w
 
     public ParameterResource PasswordParameter { get; } = password;
 
+    // Built as Aspire's Redis container builds its own, so that both forms give services the same connection string.
     public ReferenceExpression ConnectionStringExpression =>
-        ReferenceExpression.Create($"{PrimaryEndpoint.Property(EndpointProperty.HostAndPort)},password={PasswordParameter}");
+        ReferenceExpression.Create(
+            $"{PrimaryEndpoint.Property(EndpointProperty.HostAndPort)},password={PasswordParameter}{PrimaryEndpoint.GetTlsValue(ReferenceExpression.Create($",ssl=true"), ReferenceExpression.Empty)}");
 }
 
 internal static class RedisServer
@@ -73,7 +75,7 @@ internal static class RedisServer
         builder.Services.AddHealthChecks().AddRedis(_ => connectionString ?? throw new InvalidOperationException("Connection string is unavailable"), name: healthCheck);
 
         return builder.AddResource(redis)
-            .WithEndpoint(name: EndpointName, scheme: "tcp")
+            .WithEndpoint(name: EndpointName, scheme: "redis")
             .WithIconName("Database")
             // The password goes into a file only this user can read, not onto a command line anyone can list.
             .OnBeforeResourceStarted(async (resource, _, cancellationToken) =>

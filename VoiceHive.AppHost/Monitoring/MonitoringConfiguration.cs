@@ -121,7 +121,8 @@ public static class MonitoringConfiguration
 
         using var writer = new StringWriter();
         yaml.Save(writer, assignAnchors: false);
-        File.WriteAllText(Path.Combine(directory, "alertmanager.yml"), "# Derived from monitoring/alertmanager/alertmanager.yml by the VoiceHive AppHost: do not edit.\n" + writer);
+        File.WriteAllText(Path.Combine(directory, "alertmanager.yml"),
+            "# Derived from monitoring/alertmanager/alertmanager.yml by the VoiceHive AppHost: do not edit.\n" + writer.ToString().TrimEnd().TrimEnd('.').TrimEnd() + "\n");
     }
 
     /// <summary>prometheus.yml with 1 s scrape and evaluation intervals (and timeouts that fit them).</summary>

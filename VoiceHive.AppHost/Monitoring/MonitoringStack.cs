@@ -114,9 +114,11 @@ internal static class MonitoringStack
             .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Prometheus")
             .WithUrls(context =>
             {
+                // Debian builds Prometheus with its classic pages only; the upstream image serves the current ones.
+                var pages = form.Containers ? "" : "/classic";
                 var endpoint = context.GetEndpoint(HttpEndpoint);
-                context.Urls.Add(new() { Url = "/targets", Endpoint = endpoint, DisplayText = "Prometheus targets" });
-                context.Urls.Add(new() { Url = "/alerts", Endpoint = endpoint, DisplayText = "Prometheus alerts" });
+                context.Urls.Add(new() { Url = $"{pages}/targets", Endpoint = endpoint, DisplayText = "Prometheus targets" });
+                context.Urls.Add(new() { Url = $"{pages}/alerts", Endpoint = endpoint, DisplayText = "Prometheus alerts" });
             });
     }
 

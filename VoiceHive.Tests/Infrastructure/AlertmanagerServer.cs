@@ -61,6 +61,6 @@ public sealed class AlertmanagerServer : IAsyncDisposable
         }
 
         Http.Dispose();
-        PostgresServer.TryDelete(Directory);
+        TestDirectories.TryDelete(Directory);
     }
 }

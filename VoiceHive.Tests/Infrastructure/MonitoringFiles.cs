@@ -1,8 +1,11 @@
+using VoiceHive.AppHost.Monitoring;
+
 namespace VoiceHive.Tests.Infrastructure;
 
 /// <summary>
-/// The repository's monitoring configuration, adapted to a test environment the way a run mode adapts it:
-/// addresses, the secrets directory, and (for end-to-end tests) test-speed intervals. Nothing else changes.
+/// The repository's monitoring configuration for a test environment, derived by the AppHost's own
+/// <see cref="MonitoringConfiguration"/> (linked into this project): addresses, secrets and, for end-to-end tests,
+/// test-speed intervals. Nothing else changes.
 /// </summary>
 public static class MonitoringFiles
 {
@@ -10,55 +13,29 @@ public static class MonitoringFiles
 
     /// <summary>prometheus.yml with 1 s scrape and evaluation intervals.</summary>
     public static string PrometheusConfigAtTestSpeed() =>
-        File.ReadAllText(Path.Combine(PrometheusDirectory, "prometheus.yml"))
-            .Replace("scrape_interval: 15s", "scrape_interval: 1s", StringComparison.Ordinal)
-            .Replace("scrape_interval: 30s", "scrape_interval: 1s", StringComparison.Ordinal)
-            .Replace("evaluation_interval: 15s", "evaluation_interval: 1s", StringComparison.Ordinal)
-            .Replace("scrape_timeout: 10s", "scrape_timeout: 1s", StringComparison.Ordinal);
+        MonitoringConfiguration.FastScrapes(File.ReadAllText(Path.Combine(PrometheusDirectory, "prometheus.yml")));
 
-    /// <summary>The rule files with 20 s rate windows and 5 s "for", so that alerts fire within a test (their logic is covered by promtool's tests).</summary>
+    /// <summary>The rule files with 20 s rate windows and 5 s "for", keyed by their path relative to prometheus.yml.</summary>
     public static Dictionary<string, string> RulesAtTestSpeed() =>
         Directory.GetFiles(Path.Combine(PrometheusDirectory, "rules"), "*.yml").ToDictionary(
             file => "rules/" + Path.GetFileName(file),
-            file => File.ReadAllText(file)
-                .Replace("[5m]", "[20s]", StringComparison.Ordinal)
-                .Replace("for: 2m", "for: 5s", StringComparison.Ordinal)
-                .Replace("for: 3m", "for: 5s", StringComparison.Ordinal));
+            file => MonitoringConfiguration.FastRules(File.ReadAllText(file)));
 
     /// <summary>
-    /// alertmanager.yml for a test: secrets from <paramref name="secrets"/>, the webhook at <paramref name="orchestrator"/>,
-    /// PagerDuty's Events API at <paramref name="pagerDuty"/> when given, templates from the repository, and
-    /// optionally 1 s grouping.
+    /// alertmanager.yml for a test, derived into a directory of its own with its secrets and templates: the webhook at
+    /// <paramref name="orchestrator"/> (an unreachable address when not given), PagerDuty's Events API at
+    /// <paramref name="pagerDuty"/> when given, and optionally 1 s grouping.
     /// </summary>
-    public static string AlertmanagerConfig(string secrets, Uri? orchestrator = null, Uri? pagerDuty = null, bool fastGrouping = false)
+    public static string AlertmanagerConfig(string slackWebhookUrl, string pagerDutyRoutingKey, string webhookToken,
+        Uri? orchestrator = null, Uri? pagerDuty = null, bool fastGrouping = false)
     {
-        var config = File.ReadAllText(Repository.Path("monitoring", "alertmanager", "alertmanager.yml"))
-            .Replace("/etc/alertmanager/secrets/", secrets + "/", StringComparison.Ordinal)
-            .Replace("  - templates/*.tmpl", "  - " + Repository.Path("monitoring", "alertmanager", "templates", "*.tmpl"), StringComparison.Ordinal);
-        if (orchestrator is not null)
+        var directory = TestDirectories.Create("am-config");
+        MonitoringConfiguration.WriteAlertmanager(Repository.Path("monitoring"), directory, new AlertmanagerSettings(
+            new Uri(orchestrator ?? new Uri("http://127.0.0.1:9"), "/monitoring/alerts/webhook"), webhookToken, slackWebhookUrl, pagerDutyRoutingKey)
         {
-            config = config.Replace("http://orchestrator:8000/monitoring/alerts/webhook", new Uri(orchestrator, "/monitoring/alerts/webhook").ToString(),
-                StringComparison.Ordinal);
-        }
-
-        if (pagerDuty is not null)
-        {
-            config = config.Replace($"      - routing_key_file: {secrets}/pagerduty_routing_key",
-                $"      - routing_key_file: {secrets}/pagerduty_routing_key\n        url: {new Uri(pagerDuty, "/v2/enqueue")}", StringComparison.Ordinal);
-        }
-
-        return fastGrouping
-            ? config.Replace("group_wait: 10s", "group_wait: 1s", StringComparison.Ordinal).Replace("group_interval: 10s", "group_interval: 1s", StringComparison.Ordinal)
-            : config;
-    }
-
-    /// <summary>A fresh secrets directory with the three files Alertmanager reads.</summary>
-    public static async Task<string> AlertmanagerSecretsAsync(string slackWebhookUrl, string pagerDutyRoutingKey, string webhookToken)
-    {
-        var secrets = TestDirectories.Create("am-secrets");
-        await File.WriteAllTextAsync(Path.Combine(secrets, "slack_webhook_url"), slackWebhookUrl);
-        await File.WriteAllTextAsync(Path.Combine(secrets, "pagerduty_routing_key"), pagerDutyRoutingKey);
-        await File.WriteAllTextAsync(Path.Combine(secrets, "alert_webhook_token"), webhookToken);
-        return secrets;
+            PagerDutyUrl = pagerDuty is null ? null : new Uri(pagerDuty, "/v2/enqueue"),
+            Fast = fastGrouping,
+        });
+        return File.ReadAllText(Path.Combine(directory, "alertmanager.yml"));
     }
 }

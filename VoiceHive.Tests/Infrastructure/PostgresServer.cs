@@ -104,26 +104,7 @@ public sealed class PostgresServer(bool durable = false) : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        TryDelete(_directory);
-    }
-
-    internal static void TryDelete(string directory)
-    {
-        try
-        {
-            if (directory.Length > 0 && Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-            // Left for eng/test.sh to remove with the run's root.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Likewise.
-        }
+        TestDirectories.TryDelete(_directory);
     }
 
     private async Task<bool> CanConnectAsync()

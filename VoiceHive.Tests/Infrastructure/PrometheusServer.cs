@@ -92,7 +92,7 @@ public sealed class PrometheusServer : IAsyncDisposable
         }
 
         _http.Dispose();
-        PostgresServer.TryDelete(Directory);
+        TestDirectories.TryDelete(Directory);
     }
 }
 

@@ -57,7 +57,7 @@ public sealed class RedisServer(bool persistent = false) : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        PostgresServer.TryDelete(_directory);
+        TestDirectories.TryDelete(_directory);
     }
 
     private async Task<bool> PingAsync()

@@ -16,7 +16,7 @@ internal static class TestDirectories
         if (string.IsNullOrEmpty(configured))
         {
             // Run straight from the test binary: nobody else removes what the servers left behind.
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => PostgresServer.TryDelete(root);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
         }
 
         // Servers that run as another user (PostgreSQL) must be able to traverse it.
@@ -40,5 +40,24 @@ internal static class TestDirectories
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    internal static void TryDelete(string directory)
+    {
+        try
+        {
+            if (directory.Length > 0 && Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // Left for eng/test.sh to remove with the run's root.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Likewise.
+        }
     }
 }

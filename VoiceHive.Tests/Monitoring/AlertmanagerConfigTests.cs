@@ -53,8 +53,8 @@ public sealed class AlertmanagerConfigTests(SharedServers servers)
         await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString,
             new Dictionary<string, string?> { ["ALERT_WEBHOOK_TOKEN"] = "am-token" });
         orchestrator.UseRealPort();
-        var secrets = await MonitoringFiles.AlertmanagerSecretsAsync(new Uri(slack.Address, "/services/T000/B000/XXXX").ToString(), "R0UT1NGKEY", "am-token");
-        await using var alertmanager = await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig(secrets, orchestrator.Address, pagerDuty.Address));
+        await using var alertmanager = await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig(
+            new Uri(slack.Address, "/services/T000/B000/XXXX").ToString(), "R0UT1NGKEY", "am-token", orchestrator.Address, pagerDuty.Address));
 
         using var post = await alertmanager.Http.PostAsJsonAsync("api/v2/alerts", new[]
         {
@@ -96,8 +96,7 @@ public sealed class AlertmanagerConfigTests(SharedServers servers)
     public async Task ACriticalAlertAndServiceDownInhibitTheWarningsTheyExplain()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var secrets = await MonitoringFiles.AlertmanagerSecretsAsync("http://127.0.0.1:9/", "x", "x");
-        await using var alertmanager = await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig(secrets));
+        await using var alertmanager = await AlertmanagerServer.StartAsync(MonitoringFiles.AlertmanagerConfig("http://127.0.0.1:9/", "x", "x"));
 
         using var post = await alertmanager.Http.PostAsJsonAsync("api/v2/alerts", new[]
         {

@@ -75,20 +75,5 @@ public sealed class GrafanaDashboardsTests
     [InlineData("rate(x{hotel_id=~\"$hotel\",instance=~\"$instance\"}[$__rate_interval])", "rate(x{hotel_id=~\".*\",instance=~\".*\"}[1m])")]
     [InlineData("increase(x[$__range])", "increase(x[1h])")]
     public void DashboardVariablesAreSubstitutedForEvaluation(string expression, string expected) =>
-        Assert.Equal(expected, Substitute(expression));
-
-    /// <summary>Every panel query, with its dashboard and panel title.</summary>
-    internal static IEnumerable<(string Dashboard, string Panel, string Expression)> PanelQueries() =>
-        from file in System.IO.Directory.GetFiles(Path.Combine(Directory, "dashboards"), "*.json")
-        let dashboard = JsonDocument.Parse(File.ReadAllText(file)).RootElement
-        from panel in dashboard.GetProperty("panels").EnumerateArray()
-        from target in panel.GetProperty("targets").EnumerateArray()
-        select (dashboard.GetProperty("uid").GetString()!, panel.GetProperty("title").GetString()!, target.GetProperty("expr").GetString()!);
-
-    /// <summary>A panel query as Grafana sends it with "All" selected: variables replaced by what Grafana would put there.</summary>
-    internal static string Substitute(string expression) => expression
-        .Replace("$hotel", ".*", StringComparison.Ordinal)
-        .Replace("$instance", ".*", StringComparison.Ordinal)
-        .Replace("$__rate_interval", "1m", StringComparison.Ordinal)
-        .Replace("$__range", "1h", StringComparison.Ordinal);
+        Assert.Equal(expected, MonitoringQueries.Substitute(expression));
 }

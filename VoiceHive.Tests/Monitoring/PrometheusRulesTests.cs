@@ -12,7 +12,7 @@ public sealed class PrometheusRulesTests
     public async Task TheConfigurationAndEveryRuleFilePassPromtoolCheck()
     {
         var config = await Promtool.RunAsync(["check", "config", Path.Combine(PrometheusDirectory, "prometheus.yml")]);
-        var rules = await Promtool.RunAsync(["check", "rules", .. RuleFiles()]);
+        var rules = await Promtool.RunAsync(["check", "rules", .. MonitoringQueries.RuleFiles()]);
 
         Assert.True(config.ExitCode == 0, config.Output);
         Assert.True(rules.ExitCode == 0, rules.Output);
@@ -32,7 +32,7 @@ public sealed class PrometheusRulesTests
     [Fact]
     public void TheGuidesFourAlertsKeepTheirNames()
     {
-        var names = Alerts().Select(a => a.Name).ToHashSet();
+        var names = MonitoringQueries.Alerts().Select(a => a.Name).ToHashSet();
 
         Assert.Superset(names.ToHashSet(), new HashSet<string>
         {
@@ -45,7 +45,7 @@ public sealed class PrometheusRulesTests
     [Fact]
     public void EveryAlertHasSeverityServiceSummaryValueAndARunbookThatExists()
     {
-        foreach (var alert in Alerts())
+        foreach (var alert in MonitoringQueries.Alerts())
         {
             Assert.Contains(alert.Labels.GetValueOrDefault("severity"), (string[])["critical", "warning"]);
             Assert.False(string.IsNullOrWhiteSpace(alert.Labels.GetValueOrDefault("service")), $"{alert.Name} has no service");
@@ -66,55 +66,20 @@ public sealed class PrometheusRulesTests
         var silent = new HashSet<string>();
         foreach (var file in Directory.GetFiles(Path.Combine(PrometheusDirectory, "tests"), "*.yml"))
         {
-            foreach (var test in Sequence(Load(file), "tests"))
+            foreach (var test in MonitoringQueries.Sequence(MonitoringQueries.Load(file), "tests"))
             {
-                foreach (var check in Sequence(test, "alert_rule_test"))
+                foreach (var check in MonitoringQueries.Sequence(test, "alert_rule_test"))
                 {
-                    var name = Scalar(check, "alertname");
-                    (Sequence(check, "exp_alerts").Any() ? firing : silent).Add(name);
+                    var name = MonitoringQueries.Scalar(check, "alertname");
+                    (MonitoringQueries.Sequence(check, "exp_alerts").Any() ? firing : silent).Add(name);
                 }
             }
         }
 
-        foreach (var alert in Alerts())
+        foreach (var alert in MonitoringQueries.Alerts())
         {
             Assert.True(firing.Contains(alert.Name), $"{alert.Name} has no case where it fires");
             Assert.True(silent.Contains(alert.Name), $"{alert.Name} has no case where it stays silent");
         }
     }
-
-    internal static string[] RuleFiles() => Directory.GetFiles(Path.Combine(PrometheusDirectory, "rules"), "*.yml");
-
-    internal static IEnumerable<(string Name, string Expression, Dictionary<string, string> Labels, Dictionary<string, string> Annotations)> Alerts() =>
-        from file in RuleFiles()
-        from ruleGroup in Sequence(Load(file), "groups")
-        from rule in Sequence(ruleGroup, "rules")
-        let mapping = (YamlMappingNode)rule
-        where mapping.Children.ContainsKey("alert")
-        select (Scalar(rule, "alert"), Scalar(rule, "expr"), Map(rule, "labels"), Map(rule, "annotations"));
-
-    internal static IEnumerable<string> Expressions() =>
-        from file in RuleFiles()
-        from ruleGroup in Sequence(Load(file), "groups")
-        from rule in Sequence(ruleGroup, "rules")
-        select Scalar(rule, "expr");
-
-    private static YamlNode Load(string file)
-    {
-        var stream = new YamlStream();
-        using var reader = new StreamReader(file);
-        stream.Load(reader);
-        return stream.Documents[0].RootNode;
-    }
-
-    private static IEnumerable<YamlNode> Sequence(YamlNode node, string key) =>
-        ((YamlMappingNode)node).Children.TryGetValue(key, out var value) && value is YamlSequenceNode sequence ? sequence.Children : [];
-
-    private static string Scalar(YamlNode node, string key) =>
-        ((YamlMappingNode)node).Children.TryGetValue(key, out var value) ? ((YamlScalarNode)value).Value ?? "" : "";
-
-    private static Dictionary<string, string> Map(YamlNode node, string key) =>
-        ((YamlMappingNode)node).Children.TryGetValue(key, out var value) && value is YamlMappingNode mapping
-            ? mapping.Children.ToDictionary(p => ((YamlScalarNode)p.Key).Value!, p => ((YamlScalarNode)p.Value).Value ?? "")
-            : [];
 }

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Configuration;
+using VoiceHive.AppHost.Infrastructure;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.AppHost.Tests;
+
+/// <summary>
+/// The model the AppHost builds, without running it: the infrastructure's two forms are one model (same names,
+/// endpoints, connection strings and health checks), the form is chosen as documented, and what azd deploys is the
+/// application alone, as containers and secret parameters.
+/// </summary>
+public sealed class ModelTests
+{
+    private static readonly string[] Infrastructure =
+        ["redis", "postgres", "voicehivedb", "prometheus", "alertmanager", "redis-exporter", "postgres-exporter", "node-exporter", "blackbox-exporter"];
+
+    [Fact]
+    public async Task ContainersAndHostProcessesAreTheSameModel()
+    {
+        var containers = await ModelAsync("containers");
+        var processes = await ModelAsync("processes");
+
+        Assert.Equal(Infrastructure.Select(name => $"{name}: {Describe(containers[name])}"), Infrastructure.Select(name => $"{name}: {Describe(processes[name])}"));
+
+        Assert.All(Infrastructure.Where(n => n != "voicehivedb"), name => Assert.IsAssignableFrom<ContainerResource>(containers[name]));
+        Assert.All(Infrastructure.Where(n => n != "voicehivedb"), name => Assert.IsAssignableFrom<ExecutableResource>(processes[name]));
+        Assert.Contains("grafana", containers.Keys);
+        Assert.Contains("jaeger", containers.Keys);
+        Assert.DoesNotContain("grafana", processes.Keys);
+        Assert.DoesNotContain("jaeger", processes.Keys);
+    }
+
+    [Theory]
+    [InlineData("containers", false, true)]
+    [InlineData("processes", true, false)]
+    [InlineData("auto", true, true)]
+    [InlineData("auto", false, false)]
+    [InlineData(null, false, false)]
+    public void TheSettingOverridesWhatTheMachineSays(string? setting, bool runtimeAnswers, bool containers)
+    {
+        var probed = false;
+
+        var form = InfrastructureForm.Choose(Configuration(("Infrastructure:Form", setting)), publishing: false, _ =>
+        {
+            probed = true;
+            return (runtimeAnswers, runtimeAnswers ? "docker 28 answers" : "docker's daemon does not answer");
+        });
+
+        Assert.Equal(containers ? InfrastructureKind.Containers : InfrastructureKind.HostProcesses, form.Kind);
+        Assert.Equal(setting is null or "auto", probed);
+        Assert.False(string.IsNullOrWhiteSpace(form.Reason));
+    }
+
+    [Fact]
+    public void PublishingAlwaysTakesContainersAndABadSettingIsNamed()
+    {
+        var published = InfrastructureForm.Choose(Configuration(("Infrastructure:Form", "processes")), publishing: true, _ => throw new InvalidOperationException("not asked"));
+        var error = Assert.Throws<InvalidOperationException>(() => InfrastructureForm.Choose(Configuration(("Infrastructure:Form", "vms")), publishing: false));
+
+        Assert.Equal(InfrastructureKind.Containers, published.Kind);
+        Assert.Contains("Infrastructure:Form", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'vms'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheAzdManifestHoldsTheApplicationAsContainersAndItsSecretsAsParameters()
+    {
+        var manifest = Path.Combine(TestDirectories.Create("manifest"), "manifest.json");
+
+        var (exitCode, output) = await PublishManifestAsync(manifest);
+
+        Assert.True(exitCode == 0, output);
+        var resources = JsonDocument.Parse(await File.ReadAllTextAsync(manifest, TestContext.Current.CancellationToken)).RootElement.GetProperty("resources")
+            .EnumerateObject().ToDictionary(r => r.Name, r => r.Value);
+        string Type(string name) => resources[name].GetProperty("type").GetString()!;
+        Assert.StartsWith("project.", Type("orchestrator"), StringComparison.Ordinal);
+        Assert.StartsWith("project.", Type("worker"), StringComparison.Ordinal);
+        Assert.StartsWith("container.", Type("redis"), StringComparison.Ordinal);
+        Assert.StartsWith("container.", Type("postgres"), StringComparison.Ordinal);
+        Assert.Contains("voicehivedb", resources.Keys);
+        Assert.DoesNotContain(resources.Values, r => r.GetProperty("type").GetString()!.StartsWith("executable.", StringComparison.Ordinal));
+        foreach (var name in (string[])["traffic", "prometheus", "alertmanager", "redis-exporter", "postgres-exporter", "node-exporter", "blackbox-exporter", "grafana", "jaeger"])
+        {
+            Assert.DoesNotContain(name, resources.Keys);
+        }
+
+        foreach (var secret in (string[])["redis-password", "postgres-password", "alert-webhook-token", "caller-hash-key"])
+        {
+            Assert.Equal("parameter.v0", Type(secret));
+            Assert.True(resources[secret].GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean(), secret);
+        }
+
+        var orchestratorEnvironment = resources["orchestrator"].GetProperty("env").EnumerateObject().ToDictionary(e => e.Name, e => e.Value.GetString());
+        Assert.Equal("{alert-webhook-token.value}", orchestratorEnvironment["ALERT_WEBHOOK_TOKEN"]);
+        Assert.Equal("{voicehivedb.connectionString}", orchestratorEnvironment["ConnectionStrings__voicehivedb"]);
+    }
+
+    /// <summary>What must be the same in both forms: endpoints, connection string, health checks, and whether others wait on it.</summary>
+    private static string Describe(IResource resource) => string.Join(" | ",
+        "endpoints: " + string.Join(",", resource.Annotations.OfType<EndpointAnnotation>().Select(e => $"{e.Name}/{e.UriScheme}").Order()),
+        "connection string: " + (resource is IResourceWithConnectionString withConnectionString ? withConnectionString.ConnectionStringExpression.ValueExpression : "none"),
+        "health checks: " + resource.Annotations.OfType<HealthCheckAnnotation>().Count());
+
+    private static async Task<Dictionary<string, IResource>> ModelAsync(string form)
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.VoiceHive_AppHost>(
+            [$"Infrastructure:Form={form}", $"Infrastructure:DataDirectory={TestDirectories.Create("model")}"], TestContext.Current.CancellationToken);
+        return builder.Resources.ToDictionary(r => r.Name);
+    }
+
+    private static IConfiguration Configuration(params (string Key, string? Value)[] values) =>
+        new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+
+    /// <summary>What azd runs: the AppHost (as built with these tests) with the manifest publisher.</summary>
+    private static async Task<(int ExitCode, string Output)> PublishManifestAsync(string manifest)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])["run", "--project", Repository.Path("VoiceHive.AppHost"), "--no-build", "-c", configuration, "--no-launch-profile", "--",
+                     "--publisher", "manifest", "--output-path", manifest])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return (process.ExitCode, await output + await error);
+    }
+}
