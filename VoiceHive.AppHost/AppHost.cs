@@ -7,6 +7,7 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 // Containers where Docker or Podman answers, the Debian packages' programs otherwise (Infrastructure__Form overrides).
 var form = builder.ChooseInfrastructureForm();
+builder.AddRunningSummary(form);
 
 // Secrets, generated on the first run and kept in this AppHost's user secrets (or given as Parameters__<name>); azd
 // generates or asks for them when deploying.

@@ -18,5 +18,5 @@ cd "$REPO_ROOT"
 
 eng/deps.sh
 say "building (Release)"
-dotnet build VoiceHive.Services.slnf -c Release -nologo -clp:ErrorsOnly
+dotnet build VoiceHive.sln -c Release -nologo -clp:ErrorsOnly
 exec dotnet VoiceHive.Benchmarks/bin/Release/net10.0/VoiceHive.Benchmarks.dll "$@"

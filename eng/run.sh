@@ -1,232 +1,110 @@
 #!/usr/bin/env bash
-# The README's run command: installs what is missing, builds, and starts the whole system.
-#   Aspire mode when the Aspire packages restore and a container runtime answers;
-#   local-process mode otherwise (PostgreSQL and Redis from Debian packages on loopback ports).
-# Prints every URL, runs until Ctrl-C, then stops everything it started.
+# The README's run command: installs what is missing, builds, and runs the AppHost, which brings up the whole
+# system with the Aspire dashboard: in containers where Docker or Podman answers, as the Debian packages' programs
+# on loopback otherwise. It prints the dashboard's login URL and, once everything is healthy, the main addresses.
+# Ctrl-C stops everything and waits until nothing of it runs any more.
 #
-#   eng/run.sh             run until Ctrl-C
-#   eng/run.sh --local     force local-process mode
-#   eng/run.sh --smoke     local mode on free ports: start, check health and the scrape endpoints, stop
+#   eng/run.sh                       run until Ctrl-C
+#   eng/run.sh --smoke               start, wait until every resource is healthy, check a call, stop, check nothing is left
 #
-# Local mode settings (environment): VOICEHIVE_RUN_DIR (state, default /var/tmp/voicehive-run),
-# ORCHESTRATOR_PORT (8000), WORKER_PORT (8001), POSTGRES_PORT (55432), REDIS_PORT (56379),
-# PROMETHEUS_PORT (9090), ALERTMANAGER_PORT (9093), REDIS_EXPORTER_PORT (9121), POSTGRES_EXPORTER_PORT (9187),
-# NODE_EXPORTER_PORT (9100), BLACKBOX_EXPORTER_PORT (9115); SLACK_WEBHOOK_URL and PAGERDUTY_INTEGRATION_KEY
-# for real notifications (without them Alertmanager's Slack and PagerDuty deliveries fail and are logged).
+# Settings (environment): Infrastructure__Form=containers|processes (default: auto), Infrastructure__DataDirectory
+# (host processes' state, default /var/tmp/voicehive), Monitoring__FastAlerting=true (alerts within a minute: demos).
+# Secrets are the AppHost's parameters: generated on the first run and kept in its user secrets; give Slack and
+# PagerDuty's with `dotnet user-secrets set Parameters:slack-webhook-url <url> --project VoiceHive.AppHost`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 
-mode=auto
+mode=run
 case "${1:-}" in
-  --local) mode=local ;;
   --smoke) mode=smoke ;;
   "") ;;
-  *) die "unknown option '$1' (use --local or --smoke)" ;;
+  *) die "unknown option '$1' (use --smoke, or nothing)" ;;
 esac
 
-eng/deps.sh
+eng/deps.sh --run
 
-if [ "$mode" = auto ]; then
-  if ! aspire_restores; then
-    say "local-process mode: the Aspire packages do not restore from this NuGet feed"
-    mode=local
-  elif ! runtime=$(container_runtime); then
-    say "local-process mode: no container runtime answers (docker or podman), which Aspire needs for Redis and PostgreSQL"
-    mode=local
-  else
-    say "Aspire mode ($runtime): the AppHost starts everything; its dashboard URL follows"
-    exec dotnet run --project VoiceHive.AppHost
-  fi
-fi
+say "building the AppHost"
+log=$(mktemp /tmp/voicehive-build.XXXXXX)
+dotnet build VoiceHive.AppHost -nologo -clp:ErrorsOnly >"$log" 2>&1 || { cat "$log"; die "build failed"; }
+rm -f "$log"
 
-if [ "$mode" = smoke ]; then
-  RUN_DIR=$(mktemp -d /tmp/voicehive-smoke.XXXXXX)
-  ORCHESTRATOR_PORT=$(free_port); WORKER_PORT=$(free_port); POSTGRES_PORT=$(free_port); REDIS_PORT=$(free_port)
-  PROMETHEUS_PORT=$(free_port); ALERTMANAGER_PORT=$(free_port)
-  REDIS_EXPORTER_PORT=$(free_port); POSTGRES_EXPORTER_PORT=$(free_port); NODE_EXPORTER_PORT=$(free_port); BLACKBOX_EXPORTER_PORT=$(free_port)
-else
-  RUN_DIR=${VOICEHIVE_RUN_DIR:-/var/tmp/voicehive-run}
-  ORCHESTRATOR_PORT=${ORCHESTRATOR_PORT:-8000}; WORKER_PORT=${WORKER_PORT:-8001}
-  POSTGRES_PORT=${POSTGRES_PORT:-55432}; REDIS_PORT=${REDIS_PORT:-56379}
-  PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}; ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
-  REDIS_EXPORTER_PORT=${REDIS_EXPORTER_PORT:-9121}; POSTGRES_EXPORTER_PORT=${POSTGRES_EXPORTER_PORT:-9187}
-  NODE_EXPORTER_PORT=${NODE_EXPORTER_PORT:-9100}; BLACKBOX_EXPORTER_PORT=${BLACKBOX_EXPORTER_PORT:-9115}
-  for port in "$ORCHESTRATOR_PORT" "$WORKER_PORT" "$POSTGRES_PORT" "$REDIS_PORT" "$PROMETHEUS_PORT" "$ALERTMANAGER_PORT" \
-      "$REDIS_EXPORTER_PORT" "$POSTGRES_EXPORTER_PORT" "$NODE_EXPORTER_PORT" "$BLACKBOX_EXPORTER_PORT"; do
-    port_in_use "$port" && die "port $port is in use: stop what holds it, or choose other ports (see the top of eng/run.sh)"
-  done
-fi
-mkdir -p "$RUN_DIR/logs"
-chmod 755 "$RUN_DIR"
+# Plain HTTP for the dashboard and ports Aspire allocates: no developer certificate, and a busy port stops nothing.
+export ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development ASPIRE_ALLOW_UNSECURED_TRANSPORT=true
+export ASPNETCORE_URLS=http://localhost:0 ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://localhost:0 ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://localhost:0
+apphost=VoiceHive.AppHost/bin/Debug/net10.0/VoiceHive.AppHost
 
-pids=()
-stop_all() {
-  trap - INT TERM EXIT
-  say "stopping"
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    # PostgreSQL's fast shutdown is SIGINT; the others stop on SIGTERM.
-    kill -"${signals[$i]}" "${pids[$i]}" 2>/dev/null || true
+# What an AppHost started by this script left running: its DCP (which watches the AppHost's process id) and the
+# host processes, found by their working directory under the data directory (redis-server, say, rewrites its
+# command line, so that is no guide).
+leftovers() {
+  local pid=$1 data=$2 process cwd
+  pgrep -f -- "--monitor $pid( |$)" || true
+  [ -n "$data" ] || return 0
+  for process in /proc/[0-9]*; do
+    cwd=$(readlink "$process/cwd" 2>/dev/null) || continue
+    case "$cwd" in "$data"|"$data"/*) echo "${process#/proc/}" ;; esac
   done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  [ "$mode" = smoke ] && rm -rf "$RUN_DIR"
-  return 0
 }
-signals=()
-trap 'stop_all; exit 130' INT TERM
-trap stop_all EXIT
 
-started() { pids+=("$1"); signals+=("$2"); }
-
-say "building (Release)"
-dotnet build VoiceHive.Services.slnf -c Release -nologo -clp:ErrorsOnly >"$RUN_DIR/logs/build.log" 2>&1 || { cat "$RUN_DIR/logs/build.log"; die "build failed"; }
-
-# PostgreSQL: a cluster of our own in the run directory (kept between runs), owned by the postgres user under root.
-pgbin=$(postgres_bin)
-if [ ! -f "$RUN_DIR/postgres/PG_VERSION" ]; then
-  mkdir -p "$RUN_DIR/postgres" "$RUN_DIR/postgres-socket"
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$RUN_DIR/postgres" "$RUN_DIR/postgres-socket"
-  "${AS_POSTGRES[@]}" "$pgbin/initdb" -D "$RUN_DIR/postgres" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$RUN_DIR/logs/initdb.log" 2>&1 \
-    || { cat "$RUN_DIR/logs/initdb.log"; die "initdb failed"; }
-fi
-"${AS_POSTGRES[@]}" "$pgbin/postgres" -D "$RUN_DIR/postgres" -p "$POSTGRES_PORT" -k "$RUN_DIR/postgres-socket" \
-  -c listen_addresses=127.0.0.1 >"$RUN_DIR/logs/postgres.log" 2>&1 &
-started $! INT
-for _ in $(seq 1 120); do "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" && break; sleep 0.25; done
-"$pgbin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" || { tail -n 20 "$RUN_DIR/logs/postgres.log"; die "PostgreSQL did not start"; }
-"$pgbin/psql" -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'voicehivedb'" | grep -q 1 \
-  || "$pgbin/psql" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -c "CREATE DATABASE voicehivedb"
-
-mkdir -p "$RUN_DIR/redis"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR/redis" --appendonly yes --daemonize no \
-  >"$RUN_DIR/logs/redis.log" 2>&1 &
-started $! TERM
-
-# The environment contract the AppHost would inject.
-export ConnectionStrings__voicehivedb="Host=127.0.0.1;Port=$POSTGRES_PORT;Username=postgres;Database=voicehivedb"
-export ConnectionStrings__redis="127.0.0.1:$REDIS_PORT"
-export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
-export services__orchestrator__http__0="http://127.0.0.1:$ORCHESTRATOR_PORT"
-TRAFFIC_RATE=${TRAFFIC_RATE:-1}
-# Local-only secrets: Alertmanager's bearer token for the webhook, and the PMS simulator's admin token.
-export ALERT_WEBHOOK_TOKEN=${ALERT_WEBHOOK_TOKEN:-local-webhook-token}
-export Pms__SimulatorAdminToken=${Pms__SimulatorAdminToken:-local-simulator-token}
-
-start_service() {
-  local name=$1 project=$2 port=$3
-  OTEL_SERVICE_NAME=$name ASPNETCORE_URLS="http://127.0.0.1:$port" \
-    dotnet "$project/bin/Release/net10.0/$project.dll" >"$RUN_DIR/logs/$name.log" 2>&1 &
-  started $! TERM
+# After the AppHost exits, DCP stops the resources on its own: wait for that (bounded), then stop what remains.
+wait_until_stopped() {
+  local pid=$1 data=$2 i
+  for i in $(seq 1 120); do
+    [ -z "$(leftovers "$pid" "$data")" ] && return 0
+    sleep 0.5
+  done
+  warn "still running 60 s after the AppHost stopped; stopping: $(leftovers "$pid" "$data" | tr '\n' ' ')"
+  leftovers "$pid" "$data" | xargs -r kill -KILL 2>/dev/null || true
+  return 1
 }
-start_service orchestrator VoiceHive.Orchestrator "$ORCHESTRATOR_PORT"
-start_service worker VoiceHive.Worker "$WORKER_PORT"
 
-for service in "orchestrator:$ORCHESTRATOR_PORT" "worker:$WORKER_PORT"; do
-  name=${service%%:*} port=${service##*:}
-  wait_http_ok "http://127.0.0.1:$port/health" 90 || { tail -n 30 "$RUN_DIR/logs/$name.log"; curl -s "http://127.0.0.1:$port/health"; echo; die "$name is not healthy"; }
+# The AppHost runs in the background of this script, which is how the script can wait for what it leaves behind; a
+# background process of a script ignores SIGINT, so Ctrl-C is passed on as SIGTERM, which Aspire also stops on.
+if [ "$mode" = run ]; then
+  "$apphost" &
+  pid=$!
+  trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
+  status=0
+  wait "$pid" || status=$?
+  # A second wait: the first returns when the trap runs, before the AppHost has finished stopping.
+  wait "$pid" 2>/dev/null || true
+  say "stopping: waiting until every resource has stopped"
+  wait_until_stopped "$pid" "${Infrastructure__DataDirectory:-/var/tmp/voicehive}" || true
+  exit "$status"
+fi
+
+# --smoke: the run command end to end, on a data directory of its own, for eng/test.sh.
+data=$(mktemp -d /tmp/voicehive-smoke.XXXXXX)
+chmod 755 "$data"
+output="$data.log"
+export Infrastructure__DataDirectory="$data"
+# Fixed secrets: the smoke check must not write generated ones into the developer's user secrets. (Parameter names
+# have dashes, which bash cannot export: env passes them.)
+secrets=()
+for name in redis-password postgres-password alert-webhook-token caller-hash-key pms-simulator-admin-token; do
+  secrets+=("Parameters__$name=smoke-$name-0123456789")
 done
+env "${secrets[@]}" "$apphost" >"$output" 2>&1 &
+pid=$!
+cleanup() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; wait_until_stopped "$pid" "$data" || true; rm -rf "$data" "$output"; }
+trap cleanup EXIT
+for _ in $(seq 1 360); do
+  grep -q "VoiceHive is running" "$output" && break
+  kill -0 "$pid" 2>/dev/null || { tail -n 40 "$output"; die "the AppHost exited before everything was healthy"; }
+  sleep 0.5
+done
+grep -q "VoiceHive is running" "$output" || { tail -n 40 "$output"; die "not every resource became healthy within 3 minutes"; }
+grep -q "Login to the dashboard at http://localhost:" "$output" || die "no dashboard login URL was printed"
+orchestrator=$(sed -n 's/^ *orchestrator *\(http:\/\/[^ ]*\)$/\1/p' "$output" | head -n 1)
+[ -n "$orchestrator" ] || { tail -n 20 "$output"; die "the orchestrator's address was not printed"; }
+call=$(curl -sf -H 'Content-Type: application/json' -d '{"hotelId":"grand-plaza","callerNumber":"+447700900123","language":"en"}' "$orchestrator/api/calls") \
+  || die "starting a call through $orchestrator failed"
+printf '%s' "$call" | grep -q '"status":"active"' || die "unexpected answer to a call: $call"
 
-# The monitoring stack from monitoring/, with this mode's addresses: file_sd targets written here, and a copy of
-# the Alertmanager configuration with its secrets directory and the webhook's host replaced.
-MON="$RUN_DIR/monitoring"
-rm -rf "$MON"; mkdir -p "$MON/prometheus/targets" "$MON/alertmanager/secrets"
-cp monitoring/prometheus/prometheus.yml "$MON/prometheus/"
-cp -r monitoring/prometheus/rules "$MON/prometheus/"
-target() { printf '[{"targets": ["%s"]}]\n' "$2" >"$MON/prometheus/targets/$1.json"; }
-target orchestrator "127.0.0.1:$ORCHESTRATOR_PORT"
-target worker "127.0.0.1:$WORKER_PORT"
-target alertmanager "127.0.0.1:$ALERTMANAGER_PORT"
-target redis-exporter "127.0.0.1:$REDIS_EXPORTER_PORT"
-target postgres-exporter "127.0.0.1:$POSTGRES_EXPORTER_PORT"
-target node-exporter "127.0.0.1:$NODE_EXPORTER_PORT"
-printf '[{"targets": ["http://127.0.0.1:%s/health", "http://127.0.0.1:%s/health"], "labels": {"blackbox": "127.0.0.1:%s"}}]\n' \
-  "$ORCHESTRATOR_PORT" "$WORKER_PORT" "$BLACKBOX_EXPORTER_PORT" >"$MON/prometheus/targets/health-probes.json"
-printf '%s' "${SLACK_WEBHOOK_URL:-http://127.0.0.1:9/slack-not-configured}" >"$MON/alertmanager/secrets/slack_webhook_url"
-printf '%s' "${PAGERDUTY_INTEGRATION_KEY:-pagerduty-not-configured}" >"$MON/alertmanager/secrets/pagerduty_routing_key"
-printf '%s' "$ALERT_WEBHOOK_TOKEN" >"$MON/alertmanager/secrets/alert_webhook_token"
-chmod 600 "$MON/alertmanager/secrets/"*
-sed -e "s|/etc/alertmanager/secrets/|$MON/alertmanager/secrets/|" \
-    -e "s|http://orchestrator:8000/|http://127.0.0.1:$ORCHESTRATOR_PORT/|" \
-    -e "s|  - templates/\*.tmpl|  - $REPO_ROOT/monitoring/alertmanager/templates/*.tmpl|" \
-    monitoring/alertmanager/alertmanager.yml >"$MON/alertmanager/alertmanager.yml"
-
-prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$REDIS_PORT" -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT" \
-  >"$RUN_DIR/logs/redis-exporter.log" 2>&1 &
-started $! TERM
-DATA_SOURCE_NAME="postgresql://postgres@127.0.0.1:$POSTGRES_PORT/postgres?sslmode=disable" \
-  prometheus-postgres-exporter --web.listen-address="127.0.0.1:$POSTGRES_EXPORTER_PORT" >"$RUN_DIR/logs/postgres-exporter.log" 2>&1 &
-started $! TERM
-prometheus-node-exporter --web.listen-address="127.0.0.1:$NODE_EXPORTER_PORT" >"$RUN_DIR/logs/node-exporter.log" 2>&1 &
-started $! TERM
-prometheus-blackbox-exporter --config.file=/etc/prometheus/blackbox.yml --web.listen-address="127.0.0.1:$BLACKBOX_EXPORTER_PORT" \
-  >"$RUN_DIR/logs/blackbox-exporter.log" 2>&1 &
-started $! TERM
-prometheus-alertmanager --config.file="$MON/alertmanager/alertmanager.yml" --storage.path="$RUN_DIR/alertmanager-data" \
-  --web.listen-address="127.0.0.1:$ALERTMANAGER_PORT" --cluster.listen-address= >"$RUN_DIR/logs/alertmanager.log" 2>&1 &
-started $! TERM
-prometheus --config.file="$MON/prometheus/prometheus.yml" --storage.tsdb.path="$RUN_DIR/prometheus-data" \
-  --storage.tsdb.retention.time=30d --storage.tsdb.retention.size=10GB \
-  --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle >"$RUN_DIR/logs/prometheus.log" 2>&1 &
-started $! TERM
-wait_http_ok "http://127.0.0.1:$ALERTMANAGER_PORT/-/ready" 60 || { tail -n 20 "$RUN_DIR/logs/alertmanager.log"; die "Alertmanager did not start"; }
-wait_http_ok "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" 60 || { tail -n 20 "$RUN_DIR/logs/prometheus.log"; die "Prometheus did not start"; }
-
-if [ "$mode" = smoke ]; then
-  # Every scrape target up: the services' four jobs, three exporters, two /health probes through blackbox.
-  up_targets() { curl -s "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/targets?state=active" | grep -o '"health":"up"' | wc -l; }
-  for _ in $(seq 1 120); do [ "$(up_targets)" -eq 9 ] && break; sleep 0.5; done
-  [ "$(up_targets)" -eq 9 ] || { curl -s "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/targets?state=active" | grep -o '"lastError":"[^"]*"' | sort | uniq -c; die "not every Prometheus target is up"; }
-  for port in "$ORCHESTRATOR_PORT" "$WORKER_PORT"; do
-    for path in /metrics /monitoring/metrics; do
-      curl -sf "http://127.0.0.1:$port$path" | promtool check metrics || die "promtool check metrics failed for :$port$path"
-    done
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/alive")" = 200 ] || die "/alive is not 200 on :$port"
-  done
-  # One call end to end through the built binaries.
-  api="http://127.0.0.1:$ORCHESTRATOR_PORT"
-  call=$(curl -sf -H 'Content-Type: application/json' -d '{"hotelId":"grand-plaza","callerNumber":"+447700900123","language":"en"}' "$api/api/calls") \
-    || die "starting a call failed"
-  id=$(printf '%s' "$call" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
-  curl -sf -H 'Content-Type: application/json' -d '{"utterance":"Can you check reservation GR1042?"}' "$api/api/calls/$id/turns" | grep -q '"intent":"reservation_lookup"' \
-    || die "a turn failed"
-  curl -sf -H 'Content-Type: application/json' -d '{"outcome":"resolved"}' "$api/api/calls/$id/end" | grep -q '"succeeded":true' || die "ending the call failed"
-  curl -sf "$api/monitoring/metrics" | grep -q 'voicehive_call_success_total{hotel_id="grand-plaza",outcome="resolved"} 1' \
-    || die "the call is not in the business metrics"
-  curl -sf "$api/openapi/v1.json" >/dev/null || die "no OpenAPI document"
-  say "smoke check passed: both services healthy, scrape endpoints pass promtool, a call went through, every Prometheus target is up"
-  exit 0
-fi
-
-cat <<INFO
-
-VoiceHive is running in local-process mode (Grafana and Jaeger have no Debian package; they run in Aspire mode).
-Prometheus, Alertmanager and the exporters use the files in monitoring/; their copies with this mode's
-addresses are in $MON.
-
-  orchestrator   http://127.0.0.1:$ORCHESTRATOR_PORT   health /health  liveness /alive  metrics /metrics, /monitoring/metrics
-    calls API    http://127.0.0.1:$ORCHESTRATOR_PORT/api/calls      (OpenAPI: /openapi/v1.json)
-    SLA report   http://127.0.0.1:$ORCHESTRATOR_PORT/monitoring/sla
-    alerts       http://127.0.0.1:$ORCHESTRATOR_PORT/monitoring/alerts   (webhook token: $ALERT_WEBHOOK_TOKEN)
-    PMS faults   http://127.0.0.1:$ORCHESTRATOR_PORT/admin/pms-simulator (bearer token: $Pms__SimulatorAdminToken)
-  worker         http://127.0.0.1:$WORKER_PORT   health /health  liveness /alive  metrics /metrics, /monitoring/metrics
-  prometheus     http://127.0.0.1:$PROMETHEUS_PORT/classic/graph   (targets: /classic/targets, alerts: /classic/alerts)
-  alertmanager   http://127.0.0.1:$ALERTMANAGER_PORT
-  postgresql     $ConnectionStrings__voicehivedb
-  redis          $ConnectionStrings__redis
-  logs           $RUN_DIR/logs
-
-Traffic: eng/traffic.sh sends a mix of calls (TRAFFIC_RATE=$TRAFFIC_RATE calls/s here; 0 turns it off).
-Faults:  eng/traffic.sh --fault grand-plaza --failure-rate 0.5 --latency-ms 2500   (and --clear-faults)
-
-Ctrl-C stops everything.
-INFO
-if awk -v r="$TRAFFIC_RATE" 'BEGIN { exit !(r > 0) }'; then
-  eng/traffic.sh --url "http://127.0.0.1:$ORCHESTRATOR_PORT" --rate "$TRAFFIC_RATE" >"$RUN_DIR/logs/traffic.log" 2>&1 &
-  started $! TERM
-fi
-wait -n "${pids[@]}" || true
-warn "a process exited; see $RUN_DIR/logs"
+kill -TERM "$pid"
+wait "$pid" || die "the AppHost did not stop cleanly on Ctrl-C"
+wait_until_stopped "$pid" "$data" || die "processes were left running after Ctrl-C"
+trap - EXIT
+rm -rf "$data" "$output"
+say "smoke check passed: every resource healthy, a call went through, Ctrl-C left nothing running"

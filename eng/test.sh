@@ -3,7 +3,7 @@
 # with one line "N passed, N failed, N skipped" for the whole run. Exits non-zero on any failure.
 #
 #   eng/test.sh                 everything
-#   eng/test.sh -class 'X'      only some xunit tests (any xunit v3 runner option is passed through)
+#   eng/test.sh -class 'X'      only some xunit tests (any xunit v3 runner option is passed through to both test projects)
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -42,16 +42,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
-if aspire_restores; then
-  target=VoiceHive.sln
-  say "building VoiceHive.sln (the Aspire packages restore here)"
-else
-  target=VoiceHive.Services.slnf
-  say "building VoiceHive.Services.slnf: the Aspire packages do not restore from this NuGet feed, so the AppHost is left out"
-fi
-if ! dotnet build "$target" -c Release -nologo -clp:ErrorsOnly >"$RESULTS/build.log" 2>&1; then
+say "building VoiceHive.sln"
+if ! dotnet build VoiceHive.sln -c Release -nologo -clp:ErrorsOnly >"$RESULTS/build.log" 2>&1; then
   cat "$RESULTS/build.log"
-  failed=$((failed + 1)); failures+=("build $target")
+  failed=$((failed + 1)); failures+=("build VoiceHive.sln")
   summary
   exit 1
 fi
@@ -78,21 +72,16 @@ run_tests() {
   fi
 }
 
+# With arguments, they choose the tests (an xunit -class or -method names one project's tests; the other ignores it).
 say "xunit tests (unit, and integration against real PostgreSQL, Redis, Prometheus and Alertmanager)"
 run_tests VoiceHive.Tests "$@"
 
-if [ "$target" = VoiceHive.sln ] && [ $# -eq 0 ]; then
-  if runtime=$(container_runtime); then
-    say "the stack tests on the AppHost (Aspire, $runtime)"
-    run_tests VoiceHive.AppHost.Tests
-  else
-    say "the AppHost's tests are built but not run: no container runtime answers (docker or podman)"
-  fi
-fi
+say "the end-to-end tests on the AppHost (Aspire.Hosting.Testing, the infrastructure as host processes)"
+run_tests VoiceHive.AppHost.Tests "$@"
 
 if [ $# -eq 0 ]; then
-  say "the run command, end to end (local-process mode on free ports)"
-  check "eng/run.sh --smoke: services healthy, scrapes pass promtool, a call goes through, every Prometheus target up" eng/run.sh --smoke
+  say "the run command, end to end"
+  check "eng/run.sh --smoke: every resource healthy, a call through the printed address, Ctrl-C leaves nothing running" eng/run.sh --smoke
 fi
 
 summary
