@@ -126,7 +126,7 @@ public static partial class CallsApi
         {
             answer = await services.Conversation.AnswerAsync(state, detected, services.Cancellation);
         }
-        catch (Exception exception) when (DependencyFailureHandler.DependencyOf(exception) is null && exception is not OperationCanceledException)
+        catch (Exception exception) when (ServiceDefaults.Data.DependencyFailures.UnavailableDependency(exception) is null && exception is not OperationCanceledException)
         {
             await MarkErrorAsync(services, id);
             throw;

@@ -43,11 +43,10 @@ public sealed class EventPipelineTests(SharedServers servers)
         // Deliver every event a second time, as a relay that crashed before its commit would.
         var redis = orchestrator.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         var stream = StreamOf(database);
-        var entries = (RedisResult[])(await redis.ExecuteAsync("XRANGE", stream, "-", "+"))!;
-        foreach (var entry in entries.Select(e => (RedisResult[])e!))
+        var entries = await redis.StreamRangeAsync(stream);
+        foreach (var entry in entries)
         {
-            var fields = ((RedisResult[])entry[1]!).Select(f => (object)(string)f!).ToArray();
-            await redis.ExecuteAsync("XADD", [stream, "*", .. fields]);
+            await redis.StreamAddAsync(stream, entry.Values);
         }
 
         await WaitForAsync(database, "SELECT count(*) FROM processed_events", entries.Length);
@@ -73,14 +72,14 @@ public sealed class EventPipelineTests(SharedServers servers)
         var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         var stream = StreamOf(database);
 
-        await redis.ExecuteAsync("XADD", stream, "*", "id", Guid.NewGuid().ToString(), "type", "call.ended", "payload", "{\"hotelId\": 42");
-        await redis.ExecuteAsync("XADD", stream, "*", "garbage", "no id, no type");
+        await redis.StreamAddAsync(stream, [new("id", Guid.NewGuid().ToString()), new("type", "call.ended"), new("payload", "{\"hotelId\": 42")]);
+        await redis.StreamAddAsync(stream, "garbage", "no id, no type");
         using var client = orchestrator.CreateClient();
         var call = await client.StartCallAsync();
         await client.EndAsync(call, "resolved");
 
         await WaitForAsync(database, "SELECT coalesce(sum(calls), 0) FROM call_hourly_stats", 1);
-        await Eventually.Until(async () => (long)await redis.ExecuteAsync("XLEN", stream + ":dead") == 2, "both poison messages to be dead-lettered",
+        await Eventually.Until(async () => await redis.StreamLengthAsync(stream + ":dead") == 2, "both poison messages to be dead-lettered",
             cancellationToken: Cancellation);
         var metrics = await Eventually.Until(
             async () => Exposition.Parse(await workerClient.GetStringAsync("/monitoring/metrics", Cancellation)),
@@ -89,9 +88,8 @@ public sealed class EventPipelineTests(SharedServers servers)
         Assert.Equal(1, metrics.Sum("voicehive_events_dead_lettered_total", ("type", "call.ended")));
         Assert.Equal(1, metrics.Sum("voicehive_events_dead_lettered_total", ("type", "unknown")));
         Assert.True(metrics.Sum("voicehive_events_failed_total") >= 6, "each poison message failed MaxDeliveries times");
-        var dead = (RedisResult[])(await redis.ExecuteAsync("XRANGE", stream + ":dead", "-", "+"))!;
-        Assert.All(dead.Select(d => ((RedisResult[])((RedisResult[])d!)[1]!).Select(f => (string)f!).ToList()),
-            fields => Assert.Contains("reason", fields));
+        var dead = await redis.StreamRangeAsync(stream + ":dead");
+        Assert.All(dead, entry => Assert.Contains(entry.Values, field => field.Name == "reason"));
     }
 
     [Fact]
