@@ -35,7 +35,13 @@ public sealed class AspireStack : IVoiceHiveStack
 
     public string WebhookToken => "stack-webhook-token";
 
-    public string SimulatorAdminToken => "stack-simulator-token";
+    public string ScrapeToken => "stack-scrape-token";
+
+    // The AppHost must give both services TestTokens' issuer, audience and signing key (TestTokens.Settings), and
+    // ScrapeToken as Monitoring:ScrapeToken, for these to be accepted.
+    public string CallsToken { get; } = VoiceHive.Tests.Infrastructure.TestTokens.Create("calls", subject: "stack-gateway");
+
+    public string OperationsToken { get; } = VoiceHive.Tests.Infrastructure.TestTokens.Create("operations", subject: "stack-operator");
 
     public IReadOnlyCollection<string> ScrapeJobs { get; } =
         ["voicehive-orchestrator", "voicehive-business-metrics", "voicehive-worker", "voicehive-worker-business-metrics", "redis", "postgres"];

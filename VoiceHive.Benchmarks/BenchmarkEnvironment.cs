@@ -16,7 +16,12 @@ namespace VoiceHive.Benchmarks;
 public sealed class BenchmarkEnvironment : IAsyncDisposable
 {
     public const string WebhookToken = "bench-webhook-token";
-    public const string SimulatorAdminToken = "bench-simulator-token";
+    public const string ScrapeToken = "bench-scrape-token";
+
+    /// <summary>The call channel's token, and an operator's: valid for a day, longer than any benchmark run.</summary>
+    public static readonly string CallsToken = TestTokens.Create("calls", subject: "bench-gateway", lifetime: TimeSpan.FromDays(1));
+
+    public static readonly string OperationsToken = TestTokens.Create("operations", subject: "bench-operator", lifetime: TimeSpan.FromDays(1));
 
     private readonly WebApplication _otlpSink;
     private readonly IReadOnlyDictionary<string, string> _extra;
@@ -71,7 +76,7 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
     {
         var database = await Postgres.CreateDatabaseAsync("bench_" + name);
         var stream = "voicehive:bench:" + new NpgsqlConnectionStringBuilder(database).Database;
-        var settings = new ServiceSettings(database, stream, new Dictionary<string, string>
+        var environment = new Dictionary<string, string>(TestTokens.EnvironmentVariables.Select(s => KeyValuePair.Create(s.Key, s.Value!)))
         {
             ["ConnectionStrings__voicehivedb"] = database + ";Maximum Pool Size=50",
             ["ConnectionStrings__redis"] = Redis.ConnectionString,
@@ -79,12 +84,15 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["ALERT_WEBHOOK_TOKEN"] = WebhookToken,
             ["Calls__CallerHashKey"] = "benchmark-caller-hash-key-0123456789",
-            ["Pms__SimulatorAdminToken"] = SimulatorAdminToken,
+            ["Monitoring__ScrapeToken"] = ScrapeToken,
+            // Every benchmark client is one client to the rate limiter: the limits would measure themselves.
+            ["RateLimiting__Calls__PermitLimit"] = "1000000",
+            ["RateLimiting__Webhook__PermitLimit"] = "1000000",
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = OtlpEndpoint.ToString().TrimEnd('/'),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["TRACE_SAMPLE_RATE"] = "1.0",
-        });
-        return settings.With([.. _extra.Select(e => (e.Key, e.Value))]);
+        };
+        return new ServiceSettings(database, stream, environment).With([.. _extra.Select(e => (e.Key, e.Value))]);
     }
 
     public async ValueTask DisposeAsync()

@@ -8,9 +8,15 @@ public static class MonitoringFiles
 {
     public static string PrometheusDirectory => Repository.Path("monitoring", "prometheus");
 
-    /// <summary>prometheus.yml with 1 s scrape and evaluation intervals.</summary>
-    public static string PrometheusConfigAtTestSpeed() =>
+    /// <summary>The password of the web configs' users in tests; <see cref="WebPasswordBcrypt"/> is its bcrypt hash (a test fixture, not a secret).</summary>
+    public const string WebPassword = "test-password";
+
+    public const string WebPasswordBcrypt = "$2b$10$04xKVcJ.z15jVNsS.mPES.ZrpP8tsxU7EQhfH7jQRFPDn/V3wlK82";
+
+    /// <summary>prometheus.yml with 1 s scrape and evaluation intervals, its secrets read from <paramref name="secrets"/> (<see cref="PrometheusSecretsAsync"/>).</summary>
+    public static string PrometheusConfigAtTestSpeed(string secrets) =>
         File.ReadAllText(Path.Combine(PrometheusDirectory, "prometheus.yml"))
+            .Replace("/etc/prometheus/secrets/", secrets + "/", StringComparison.Ordinal)
             .Replace("scrape_interval: 15s", "scrape_interval: 1s", StringComparison.Ordinal)
             .Replace("scrape_interval: 30s", "scrape_interval: 1s", StringComparison.Ordinal)
             .Replace("evaluation_interval: 15s", "evaluation_interval: 1s", StringComparison.Ordinal)
@@ -51,6 +57,19 @@ public static class MonitoringFiles
             ? config.Replace("group_wait: 10s", "group_wait: 1s", StringComparison.Ordinal).Replace("group_interval: 10s", "group_interval: 1s", StringComparison.Ordinal)
             : config;
     }
+
+    /// <summary>A fresh secrets directory with the files Prometheus reads: the services' scrape token, Alertmanager's password.</summary>
+    public static async Task<string> PrometheusSecretsAsync(string scrapeToken)
+    {
+        var secrets = TestDirectories.Create("prom-secrets");
+        await File.WriteAllTextAsync(Path.Combine(secrets, "scrape_token"), scrapeToken);
+        await File.WriteAllTextAsync(Path.Combine(secrets, "alertmanager_password"), WebPassword);
+        return secrets;
+    }
+
+    /// <summary>A web config template (<c>monitoring/prometheus/web.yml</c> or <c>monitoring/alertmanager/web.yml</c>) rendered as a deployment would, with <see cref="WebPasswordBcrypt"/>.</summary>
+    public static string WebConfig(string component) =>
+        System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Repository.Path("monitoring", component, "web.yml")), "__[A-Z_]+_BCRYPT__", WebPasswordBcrypt);
 
     /// <summary>A fresh secrets directory with the three files Alertmanager reads.</summary>
     public static async Task<string> AlertmanagerSecretsAsync(string slackWebhookUrl, string pagerDutyRoutingKey, string webhookToken)

@@ -34,7 +34,7 @@ public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProg
 
     protected ServiceApplication(IReadOnlyDictionary<string, string?> settings)
     {
-        _settings = new Dictionary<string, string?>(settings)
+        _settings = new Dictionary<string, string?>(TestTokens.Settings.Concat(settings).GroupBy(s => s.Key).ToDictionary(g => g.Key, g => g.Last().Value))
         {
             // Keep test runs quick to fail when a dependency is absent at start-up.
             ["Database:MigrationTimeout"] = settings.GetValueOrDefault("Database:MigrationTimeout") ?? "00:00:20",
@@ -66,6 +66,13 @@ public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProg
             var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
             return new Uri(addresses.First());
         }
+    }
+
+    /// <summary>Clients carry a token with both scopes; authentication tests make their own requests without one or with another.</summary>
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.Create(TestTokens.AllScopes));
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -24,9 +24,10 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
         // Degraded mode must not shorten the slow PMS answers this test measures.
         await using var stack = await LocalProcessStack.StartAsync(servers, slack.Address, pagerDuty.Address, alertingAtTestSpeed: true,
             new Dictionary<string, string?> { ["Pms:DegradedTimeout"] = "00:00:05" });
-        using var client = new HttpClient { BaseAddress = stack.Orchestrator };
-        using var admin = new HttpClient { BaseAddress = stack.Orchestrator };
-        admin.DefaultRequestHeaders.Authorization = new("Bearer", stack.SimulatorAdminToken);
+        // One client for both the call channel and the operator's reads: a token with both scopes.
+        using var client = new HttpClient { BaseAddress = stack.Orchestrator }.WithToken(TestTokens.Create(TestTokens.AllScopes));
+        using var admin = new HttpClient { BaseAddress = stack.Orchestrator }.WithToken(stack.OperationsToken);
+        using var scrape = new HttpClient { BaseAddress = stack.Orchestrator }.WithToken(stack.ScrapeToken);
         string Diagnostics() => $"Prometheus:\n{stack.PrometheusServer.TailOfLog()}\nAlertmanager:\n{stack.AlertmanagerServer.TailOfLog()}";
         (await admin.PutAsJsonAsync("/admin/pms-simulator", new { latencyMedianMs = 0, latencyP95Ms = 0, failureRate = 0.0 }, cancellationToken)).EnsureSuccessStatusCode();
 
@@ -38,7 +39,7 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
             var alerts = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?status=firing", cancellationToken);
             var names = alerts.EnumerateArray().Select(a => a.GetProperty("alertName").GetString()).ToHashSet();
             return names.Contains("CallSuccessRateLow") && names.Contains("PMSResponseTimeSlow")
-                && Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", cancellationToken)).Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 1
+                && Exposition.Parse(await scrape.GetStringAsync("/monitoring/metrics", cancellationToken)).Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 1
                 && slack.Requests.Any(r => r.Body.Contains("PMSResponseTimeSlow", StringComparison.Ordinal))
                 && pagerDuty.Requests.Any(r => r.Body.Contains("CallSuccessRateLow", StringComparison.Ordinal));
         }, "the fault to fire both alerts, reach Slack, PagerDuty and the webhook, and degrade the hotel", Diagnostics, cancellationToken);
@@ -61,7 +62,7 @@ public sealed class AlertingEndToEndTests(SharedServers servers)
         {
             var stillFiring = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts?status=firing", cancellationToken);
             return !stillFiring.EnumerateArray().Any(a => a.GetProperty("alertName").GetString() is "CallSuccessRateLow" or "PMSResponseTimeSlow")
-                && Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", cancellationToken)).Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 0
+                && Exposition.Parse(await scrape.GetStringAsync("/monitoring/metrics", cancellationToken)).Sum("voicehive_pms_degraded_mode", ("hotel_id", "grand-plaza")) == 0
                 && slack.Requests.Any(r => r.Body.Contains("RESOLVED", StringComparison.Ordinal))
                 && pagerDuty.Requests.Any(r => r.Body.Contains("\"event_action\":\"resolve\"", StringComparison.Ordinal));
         }, "removing the fault to resolve the alerts everywhere and lift degraded mode", Diagnostics, cancellationToken);

@@ -44,7 +44,7 @@ public sealed partial class MonitoringQueriesEndToEndTests(SharedServers servers
         await using var postgresExporter = await ExporterProcess.PostgresAsync(servers.Postgres);
         await DriveTrafficAsync(orchestrator, worker, database, cancellationToken);
         await redis.StopAsync();
-        using (var client = new HttpClient { BaseAddress = orchestrator.Address })
+        using (var client = new HttpClient { BaseAddress = orchestrator.Address }.WithToken(TestTokens.Create("calls")))
         {
             using var unavailable = await client.PostAsync("/api/calls",
                 new StringContent("""{"hotelId":"grand-plaza","callerNumber":"+14155550100","language":"en"}""", System.Text.Encoding.UTF8, "application/json"),
@@ -56,7 +56,7 @@ public sealed partial class MonitoringQueriesEndToEndTests(SharedServers servers
 
         var rules = Path.Combine(MonitoringFiles.PrometheusDirectory, "rules", "*.yml");
         await using var prometheus = await PrometheusServer.StartAsync(
-            MonitoringFiles.PrometheusConfigAtTestSpeed().Replace("  - rules/*.yml", "  - " + rules, StringComparison.Ordinal),
+            MonitoringFiles.PrometheusConfigAtTestSpeed(await MonitoringFiles.PrometheusSecretsAsync("unused-in-development")).Replace("  - rules/*.yml", "  - " + rules, StringComparison.Ordinal),
             new Dictionary<string, string>
             {
                 ["targets/orchestrator.json"] = Targets(orchestrator.Address),
@@ -131,7 +131,7 @@ public sealed partial class MonitoringQueriesEndToEndTests(SharedServers servers
     {
         var simulator = orchestrator.Services.GetRequiredService<orchestrator::VoiceHive.Orchestrator.Pms.PmsSimulatorSettings>();
         simulator.Set(null, new orchestrator::VoiceHive.Orchestrator.Pms.SimulatorProfile(0, 0, 0));
-        using var client = new HttpClient { BaseAddress = orchestrator.Address };
+        using var client = new HttpClient { BaseAddress = orchestrator.Address }.WithToken(TestTokens.Create("calls"));
         for (var i = 0; i < 3; i++)
         {
             var call = await client.StartCallAsync();

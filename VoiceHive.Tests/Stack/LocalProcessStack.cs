@@ -32,7 +32,11 @@ public sealed class LocalProcessStack : IVoiceHiveStack
 
     public string WebhookToken => "stack-webhook-token";
 
-    public string SimulatorAdminToken => "stack-simulator-token";
+    public string ScrapeToken => "stack-scrape-token";
+
+    public string CallsToken { get; } = TestTokens.Create("calls", subject: "stack-gateway");
+
+    public string OperationsToken { get; } = TestTokens.Create("operations", subject: "stack-operator");
 
     public IReadOnlyCollection<string> ScrapeJobs { get; } =
         ["voicehive-orchestrator", "voicehive-business-metrics", "voicehive-worker", "voicehive-worker-business-metrics", "redis", "postgres"];
@@ -63,7 +67,7 @@ public sealed class LocalProcessStack : IVoiceHiveStack
         var settings = new Dictionary<string, string?>
         {
             ["ALERT_WEBHOOK_TOKEN"] = WebhookToken,
-            ["Pms:SimulatorAdminToken"] = SimulatorAdminToken,
+            ["Monitoring:ScrapeToken"] = ScrapeToken,
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {
@@ -99,7 +103,7 @@ public sealed class LocalProcessStack : IVoiceHiveStack
         files["targets/alertmanager.json"] = Target("127.0.0.1:" + AlertmanagerServer.Port.ToString(CultureInfo.InvariantCulture));
         files["targets/redis-exporter.json"] = Target(redisExporter.Target);
         files["targets/postgres-exporter.json"] = Target(postgresExporter.Target);
-        PrometheusServer = await PrometheusServer.StartAsync(MonitoringFiles.PrometheusConfigAtTestSpeed(), files);
+        PrometheusServer = await PrometheusServer.StartAsync(MonitoringFiles.PrometheusConfigAtTestSpeed(await MonitoringFiles.PrometheusSecretsAsync(ScrapeToken)), files);
         _parts.Add(PrometheusServer);
         Prometheus = PrometheusServer.BaseAddress;
     }

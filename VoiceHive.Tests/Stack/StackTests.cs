@@ -37,6 +37,7 @@ public abstract class StackTests
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var stack = await StartStackAsync();
         using var orchestrator = new HttpClient { BaseAddress = stack.Orchestrator };
+        orchestrator.DefaultRequestHeaders.Authorization = new("Bearer", stack.CallsToken);
         using var worker = new HttpClient { BaseAddress = stack.Worker };
 
         var started = await orchestrator.PostAsJsonAsync("/api/calls", new { hotelId = "grand-plaza", callerNumber = "+447700900123", language = "en" }, cancellationToken);
@@ -59,6 +60,7 @@ public abstract class StackTests
         await using var stack = await StartStackAsync();
         using var alertmanager = new HttpClient { BaseAddress = stack.Alertmanager };
         using var orchestrator = new HttpClient { BaseAddress = stack.Orchestrator };
+        orchestrator.DefaultRequestHeaders.Authorization = new("Bearer", stack.OperationsToken);
 
         (await alertmanager.PostAsJsonAsync("api/v2/alerts", new[]
         {

@@ -101,7 +101,7 @@ public sealed class EventPipelineTests(SharedServers servers)
         await using var orchestrator = Simulated(OrchestratorApplication.For(database, redis.ConnectionString, Fast));
         await using var worker = WorkerApplication.For(database, redis.ConnectionString, Fast);
         worker.CreateClient().Dispose();
-        using var client = AlertWebhookTests.Authorized(orchestrator.CreateClient());
+        using var client = AlertWebhookTests.Authorized(orchestrator);
         var calls = new List<Guid>();
         for (var i = 0; i < 5; i++)
         {
@@ -133,7 +133,7 @@ public sealed class EventPipelineTests(SharedServers servers)
         await using var orchestrator = Simulated(OrchestratorApplication.For(database, servers.Redis.ConnectionString, Fast));
         await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, Fast);
         worker.CreateClient().Dispose();
-        using var client = AlertWebhookTests.Authorized(orchestrator.CreateClient());
+        using var client = AlertWebhookTests.Authorized(orchestrator);
         var simulator = orchestrator.Services.GetRequiredService<PmsSimulatorSettings>();
         var call = await client.StartCallAsync();
         await client.TurnAsync(call, "Reservation GR1042 please");
