@@ -13,10 +13,13 @@ public static class MonitoringFiles
 
     public const string WebPasswordBcrypt = "$2b$10$04xKVcJ.z15jVNsS.mPES.ZrpP8tsxU7EQhfH7jQRFPDn/V3wlK82";
 
-    /// <summary>prometheus.yml with 1 s scrape and evaluation intervals, its secrets read from <paramref name="secrets"/> (<see cref="PrometheusSecretsAsync"/>).</summary>
+    /// <summary>prometheus.yml with its secrets read from <paramref name="secrets"/> (<see cref="PrometheusSecretsAsync"/>), as a run mode without containers adapts it.</summary>
+    public static string PrometheusConfig(string secrets) =>
+        File.ReadAllText(Path.Combine(PrometheusDirectory, "prometheus.yml")).Replace("/etc/prometheus/secrets/", secrets + "/", StringComparison.Ordinal);
+
+    /// <summary><see cref="PrometheusConfig"/> with 1 s scrape and evaluation intervals.</summary>
     public static string PrometheusConfigAtTestSpeed(string secrets) =>
-        File.ReadAllText(Path.Combine(PrometheusDirectory, "prometheus.yml"))
-            .Replace("/etc/prometheus/secrets/", secrets + "/", StringComparison.Ordinal)
+        PrometheusConfig(secrets)
             .Replace("scrape_interval: 15s", "scrape_interval: 1s", StringComparison.Ordinal)
             .Replace("scrape_interval: 30s", "scrape_interval: 1s", StringComparison.Ordinal)
             .Replace("evaluation_interval: 15s", "evaluation_interval: 1s", StringComparison.Ordinal)

@@ -93,6 +93,27 @@ public sealed class AuthenticationTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task TheOpenApiDocumentDeclaresTheBearerSchemeAndEachOperationsScope()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers);
+        using var client = app.CreateClient().WithToken(null);
+
+        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancellation);
+        var paths = document.GetProperty("paths");
+        string[] Scopes(string path, string method) => paths.GetProperty(path).GetProperty(method).GetProperty("security")
+            .EnumerateArray().SelectMany(requirement => requirement.EnumerateObject()).Where(scheme => scheme.Name == "Bearer")
+            .SelectMany(scheme => scheme.Value.EnumerateArray().Select(scope => scope.GetString()!)).ToArray();
+
+        var bearer = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal("bearer", bearer.GetProperty("scheme").GetString());
+        Assert.Equal("JWT", bearer.GetProperty("bearerFormat").GetString());
+        Assert.Equal(["calls"], Scopes("/api/calls", "post"));
+        Assert.Equal(["operations"], Scopes("/api/calls/{id}", "get"));
+        Assert.Equal(["operations"], Scopes("/monitoring/sla", "get"));
+        Assert.True(paths.GetProperty("/monitoring/alerts/webhook").GetProperty("post").GetProperty("security")[0].TryGetProperty("AlertmanagerToken", out _));
+    }
+
+    [Fact]
     public async Task ProbesStayOpen()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
