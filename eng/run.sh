@@ -112,9 +112,29 @@ export ConnectionStrings__redis="127.0.0.1:$REDIS_PORT"
 export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
 export services__orchestrator__http__0="http://127.0.0.1:$ORCHESTRATOR_PORT"
 TRAFFIC_RATE=${TRAFFIC_RATE:-1}
-# Local-only secrets: Alertmanager's bearer token for the webhook, and the PMS simulator's admin token.
+# Local-only secrets: Alertmanager's bearer token for the webhook, Prometheus's for the scrape endpoints, and a
+# signing key made for this run, with which the tokens below are issued (the services check them as JWT bearer
+# tokens; the key is never written to the repository).
 export ALERT_WEBHOOK_TOKEN=${ALERT_WEBHOOK_TOKEN:-local-webhook-token}
-export Pms__SimulatorAdminToken=${Pms__SimulatorAdminToken:-local-simulator-token}
+export Monitoring__ScrapeToken=${Monitoring__ScrapeToken:-local-scrape-token}
+jwt_key=$(openssl rand -base64 32)
+export Authentication__Schemes__Bearer__ValidIssuer=voicehive-local
+export Authentication__Schemes__Bearer__ValidAudiences__0=voicehive
+export Authentication__Schemes__Bearer__SigningKeys__0__Issuer=voicehive-local
+export Authentication__Schemes__Bearer__SigningKeys__0__Value=$jwt_key
+base64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+# An HS256 JWT for this run's issuer and key, with the given space-separated scopes, valid for a day.
+issue_token() {
+  local now header claims signature
+  now=$(date +%s)
+  header=$(printf '{"alg":"HS256","typ":"JWT"}' | base64url)
+  claims=$(printf '{"iss":"voicehive-local","aud":"voicehive","sub":"%s","scope":"%s","nbf":%s,"exp":%s}' "$2" "$1" "$now" $((now + 86400)) | base64url)
+  signature=$(printf '%s.%s' "$header" "$claims" \
+    | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(printf '%s' "$jwt_key" | base64 -d | od -An -tx1 | tr -d ' \n')" -binary | base64url)
+  printf '%s.%s.%s' "$header" "$claims" "$signature"
+}
+CALLS_TOKEN=$(issue_token calls local-gateway)
+OPERATOR_TOKEN=$(issue_token operations local-operator)
 
 start_service() {
   local name=$1 project=$2 port=$3
@@ -133,8 +153,12 @@ done
 # The monitoring stack from monitoring/, with this mode's addresses: file_sd targets written here, and a copy of
 # the Alertmanager configuration with its secrets directory and the webhook's host replaced.
 MON="$RUN_DIR/monitoring"
-rm -rf "$MON"; mkdir -p "$MON/prometheus/targets" "$MON/alertmanager/secrets"
-cp monitoring/prometheus/prometheus.yml "$MON/prometheus/"
+rm -rf "$MON"; mkdir -p "$MON/prometheus/targets" "$MON/prometheus/secrets" "$MON/alertmanager/secrets"
+printf '%s' "$Monitoring__ScrapeToken" >"$MON/prometheus/secrets/scrape_token"
+# Alertmanager runs without its web.yml on loopback here; the password Prometheus would send it is unused.
+printf '%s' unused-on-loopback >"$MON/prometheus/secrets/alertmanager_password"
+chmod 600 "$MON/prometheus/secrets/"*
+sed -e "s|/etc/prometheus/secrets/|$MON/prometheus/secrets/|" monitoring/prometheus/prometheus.yml >"$MON/prometheus/prometheus.yml"
 cp -r monitoring/prometheus/rules "$MON/prometheus/"
 target() { printf '[{"targets": ["%s"]}]\n' "$2" >"$MON/prometheus/targets/$1.json"; }
 target orchestrator "127.0.0.1:$ORCHESTRATOR_PORT"
@@ -182,19 +206,23 @@ if [ "$mode" = smoke ]; then
   [ "$(up_targets)" -eq 9 ] || { curl -s "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/targets?state=active" | grep -o '"lastError":"[^"]*"' | sort | uniq -c; die "not every Prometheus target is up"; }
   for port in "$ORCHESTRATOR_PORT" "$WORKER_PORT"; do
     for path in /metrics /monitoring/metrics; do
-      curl -sf "http://127.0.0.1:$port$path" | promtool check metrics || die "promtool check metrics failed for :$port$path"
+      [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")" = 401 ] || die ":$port$path answers without the scrape token"
+      curl -sf -H "Authorization: Bearer $Monitoring__ScrapeToken" "http://127.0.0.1:$port$path" | promtool check metrics || die "promtool check metrics failed for :$port$path"
     done
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/alive")" = 200 ] || die "/alive is not 200 on :$port"
   done
   # One call end to end through the built binaries.
   api="http://127.0.0.1:$ORCHESTRATOR_PORT"
-  call=$(curl -sf -H 'Content-Type: application/json' -d '{"hotelId":"grand-plaza","callerNumber":"+447700900123","language":"en"}' "$api/api/calls") \
+  gateway=(-H 'Content-Type: application/json' -H "Authorization: Bearer $CALLS_TOKEN")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{}' "$api/api/calls")" = 401 ] || die "the calls API answers without a token"
+  call=$(curl -sf "${gateway[@]}" -d '{"hotelId":"grand-plaza","callerNumber":"+447700900123","language":"en"}' "$api/api/calls") \
     || die "starting a call failed"
   id=$(printf '%s' "$call" | sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p')
-  curl -sf -H 'Content-Type: application/json' -d '{"utterance":"Can you check reservation GR1042?"}' "$api/api/calls/$id/turns" | grep -q '"intent":"reservation_lookup"' \
+  curl -sf "${gateway[@]}" -d '{"utterance":"Can you check reservation GR1042?"}' "$api/api/calls/$id/turns" | grep -q '"intent":"reservation_lookup"' \
     || die "a turn failed"
-  curl -sf -H 'Content-Type: application/json' -d '{"outcome":"resolved"}' "$api/api/calls/$id/end" | grep -q '"succeeded":true' || die "ending the call failed"
-  curl -sf "$api/monitoring/metrics" | grep -q 'voicehive_call_success_total{hotel_id="grand-plaza",outcome="resolved"} 1' \
+  curl -sf "${gateway[@]}" -d '{"outcome":"resolved"}' "$api/api/calls/$id/end" | grep -q '"succeeded":true' || die "ending the call failed"
+  curl -sf -H "Authorization: Bearer $OPERATOR_TOKEN" "$api/api/calls/$id" | grep -q '"transcript"' || die "an operator cannot read the call"
+  curl -sf -H "Authorization: Bearer $Monitoring__ScrapeToken" "$api/monitoring/metrics" | grep -q 'voicehive_call_success_total{hotel_id="grand-plaza",outcome="resolved"} 1' \
     || die "the call is not in the business metrics"
   curl -sf "$api/openapi/v1.json" >/dev/null || die "no OpenAPI document"
   say "smoke check passed: both services healthy, scrape endpoints pass promtool, a call went through, every Prometheus target is up"
@@ -211,8 +239,14 @@ addresses are in $MON.
     calls API    http://127.0.0.1:$ORCHESTRATOR_PORT/api/calls      (OpenAPI: /openapi/v1.json)
     SLA report   http://127.0.0.1:$ORCHESTRATOR_PORT/monitoring/sla
     alerts       http://127.0.0.1:$ORCHESTRATOR_PORT/monitoring/alerts   (webhook token: $ALERT_WEBHOOK_TOKEN)
-    PMS faults   http://127.0.0.1:$ORCHESTRATOR_PORT/admin/pms-simulator (bearer token: $Pms__SimulatorAdminToken)
+    PMS faults   http://127.0.0.1:$ORCHESTRATOR_PORT/admin/pms-simulator
   worker         http://127.0.0.1:$WORKER_PORT   health /health  liveness /alive  metrics /metrics, /monitoring/metrics
+    dead letters http://127.0.0.1:$WORKER_PORT/admin/dead-letters   (POST .../replay puts them back)
+
+Credentials for this run (local only; the signing key is new each run):
+  call channel (scope calls):       Authorization: Bearer $CALLS_TOKEN
+  operator (scope operations):      Authorization: Bearer $OPERATOR_TOKEN
+  scrapes (/metrics, /monitoring/metrics, /monitoring/scrape-targets): Authorization: Bearer $Monitoring__ScrapeToken
   prometheus     http://127.0.0.1:$PROMETHEUS_PORT/classic/graph   (targets: /classic/targets, alerts: /classic/alerts)
   alertmanager   http://127.0.0.1:$ALERTMANAGER_PORT
   postgresql     $ConnectionStrings__voicehivedb
