@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using VoiceHive.Orchestrator.Infrastructure;
+using VoiceHive.ServiceDefaults;
 
 namespace VoiceHive.Orchestrator.Alerts;
 

@@ -101,8 +101,7 @@ public sealed class OrchestratorApplication(IReadOnlyDictionary<string, string?>
         {
             ["ConnectionStrings:voicehivedb"] = databaseConnectionString,
             ["ConnectionStrings:redis"] = redisConnectionString,
-            // Tests share one Redis: the services of one database share one event stream, and no other.
-            ["Events:Stream"] = "voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(databaseConnectionString).Database,
+            ["Events:Stream"] = EventStreams.Of(databaseConnectionString),
             // Quick enough for tests to see events handled and stuck ones reclaimed.
             ["Consumer:IdleDelay"] = "00:00:00.050",
             ["Outbox:PollInterval"] = "00:00:00.050",

@@ -145,7 +145,7 @@ public sealed partial class MonitoringQueriesEndToEndTests(SharedServers servers
         await client.EndAsync(failing, "dropped");
         // A poison event, so that the dead-letter counter exists.
         var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        await redis.StreamAddAsync("voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(database).Database, "type", "poison");
+        await redis.StreamAddAsync(EventStreams.Of(database), "type", "poison");
         using var workerClient = new HttpClient { BaseAddress = worker.Address };
         await Eventually.Until(async () => await workerClient.GetStringAsync("/monitoring/metrics", cancellationToken),
             body => body.Contains("voicehive_events_dead_lettered_total", StringComparison.Ordinal), "the poison event to be dead-lettered",

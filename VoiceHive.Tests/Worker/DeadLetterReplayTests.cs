@@ -13,12 +13,7 @@ namespace VoiceHive.Tests.Worker;
 /// </summary>
 public sealed class DeadLetterReplayTests(SharedServers servers)
 {
-    private static readonly Dictionary<string, string?> Fast = new()
-    {
-        ["Consumer:ReclaimAfter"] = "00:00:01",
-        ["Consumer:ReclaimInterval"] = "00:00:00.300",
-        ["Consumer:MaxDeliveries"] = "2",
-    };
+    private static readonly Dictionary<string, string?> Fast = EventStreams.FastReclaim(maxDeliveries: 2);
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -31,7 +26,7 @@ public sealed class DeadLetterReplayTests(SharedServers servers)
         using var calls = orchestrator.CreateClient().WithToken(TestTokens.Create("calls"));
         using var operatorClient = worker.CreateClient().WithToken(TestTokens.Create("operations"));
         var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        var stream = "voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(database).Database;
+        var stream = EventStreams.Of(database);
         // A fault of our own: harbor-view's analytics cannot be written until the rule is dropped.
         await TestDatabase.ExecuteAsync(database, "ALTER TABLE call_hourly_stats ADD CONSTRAINT test_harbor_view_broken CHECK (hotel_id <> 'harbor-view')");
         await calls.EndAsync(await calls.StartCallAsync("grand-plaza"), "resolved");

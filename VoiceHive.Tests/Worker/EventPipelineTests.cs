@@ -14,12 +14,9 @@ namespace VoiceHive.Tests.Worker;
 /// <summary>Orchestrator and worker against the same PostgreSQL and Redis: events, effects, reactions.</summary>
 public sealed class EventPipelineTests(SharedServers servers)
 {
-    private static readonly Dictionary<string, string?> Fast = new()
+    private static readonly Dictionary<string, string?> Fast = new(EventStreams.FastReclaim(maxDeliveries: 3))
     {
         ["ALERT_WEBHOOK_TOKEN"] = "test-webhook-token",
-        ["Consumer:ReclaimAfter"] = "00:00:01",
-        ["Consumer:ReclaimInterval"] = "00:00:00.300",
-        ["Consumer:MaxDeliveries"] = "3",
     };
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -42,7 +39,7 @@ public sealed class EventPipelineTests(SharedServers servers)
         await WaitForAsync(database, "SELECT coalesce(sum(calls), 0) FROM call_hourly_stats", 4);
         // Deliver every event a second time, as a relay that crashed before its commit would.
         var redis = orchestrator.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        var stream = StreamOf(database);
+        var stream = EventStreams.Of(database);
         var entries = await redis.StreamRangeAsync(stream);
         foreach (var entry in entries)
         {
@@ -70,7 +67,7 @@ public sealed class EventPipelineTests(SharedServers servers)
         await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, Fast);
         using var workerClient = worker.CreateClient();
         var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        var stream = StreamOf(database);
+        var stream = EventStreams.Of(database);
 
         await redis.StreamAddAsync(stream, [new("id", Guid.NewGuid().ToString()), new("type", "call.ended"), new("payload", "{\"hotelId\": 42")]);
         await redis.StreamAddAsync(stream, "garbage", "no id, no type");
@@ -200,8 +197,6 @@ public sealed class EventPipelineTests(SharedServers servers)
         app.Services.GetRequiredService<PmsSimulatorSettings>().Set(null, new SimulatorProfile(0, 0, 0));
         return app;
     }
-
-    private static string StreamOf(string database) => "voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(database).Database;
 
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
 

@@ -19,13 +19,7 @@ public sealed class OutageTests(SharedServers servers)
     // Without the outage rule, five reclaim periods would claim every waiting entry past MaxDeliveries.
     private static readonly TimeSpan ReclaimAfter = TimeSpan.FromSeconds(1);
 
-    private static readonly Dictionary<string, string?> Fast = new()
-    {
-        ["Consumer:ReclaimAfter"] = "00:00:01",
-        ["Consumer:ReclaimInterval"] = "00:00:00.300",
-        ["Consumer:MaxDeliveries"] = "3",
-        ["Consumer:BatchSize"] = "10",
-    };
+    private static readonly Dictionary<string, string?> Fast = new(EventStreams.FastReclaim(maxDeliveries: 3)) { ["Consumer:BatchSize"] = "10" };
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -56,7 +50,7 @@ public sealed class OutageTests(SharedServers servers)
         Assert.Equal("Degraded", health.Status);
         Assert.Equal(0, waiting.Sum("voicehive_events_dependency_wait", ("dependency", "redis")));
         Assert.Equal(Events, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
-        Assert.Equal(0, await Redis(first).StreamLengthAsync(StreamOf(database) + ":dead"));
+        Assert.Equal(0, await Redis(first).StreamLengthAsync(EventStreams.Of(database) + ":dead"));
         Assert.Equal(0, metrics.Sum(m => m.Sum("voicehive_events_failed_total")));
         Assert.Equal(0, metrics.Sum(m => m.Sum("voicehive_events_dead_lettered_total")));
         Assert.True(metrics.Sum(m => m.Sum("voicehive_events_deferred_total", ("dependency", "postgres"))) > 0, "no event met the outage");
@@ -93,9 +87,9 @@ public sealed class OutageTests(SharedServers servers)
         var metrics = await MetricsAsync(client);
         var redisDatabase = Redis(worker);
         Assert.Equal(Events, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
-        Assert.Equal(0, await redisDatabase.StreamLengthAsync(StreamOf(database) + ":dead"));
+        Assert.Equal(0, await redisDatabase.StreamLengthAsync(EventStreams.Of(database) + ":dead"));
         Assert.Equal(0, metrics.Sum("voicehive_events_failed_total"));
-        await Eventually.Until(() => redisDatabase.StreamPendingAsync(StreamOf(database), "voicehive-worker"), p => p.PendingMessageCount == 0,
+        await Eventually.Until(() => redisDatabase.StreamPendingAsync(EventStreams.Of(database), "voicehive-worker"), p => p.PendingMessageCount == 0,
             "every entry to be acknowledged", cancellationToken: Cancellation);
     }
 
@@ -115,7 +109,7 @@ public sealed class OutageTests(SharedServers servers)
                 turns = 1,
                 pmsSeconds = new[] { 0.2 },
             }, JsonSerializerOptions.Web);
-            await Redis(worker).StreamAddAsync(StreamOf(database),
+            await Redis(worker).StreamAddAsync(EventStreams.Of(database),
                 [new("id", Guid.NewGuid().ToString()), new("type", "call.ended"), new("payload", payload), new("traceparent", "")]);
         }
     }
@@ -132,8 +126,6 @@ public sealed class OutageTests(SharedServers servers)
         var check = (await response.Content.ReadFromJsonAsync<JsonElement>(Cancellation)).GetProperty("checks").GetProperty("event-consumer");
         return (check.GetProperty("status").GetString()!, check.GetProperty("description").GetString()!);
     }
-
-    private static string StreamOf(string database) => "voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(database).Database;
 
     private static Task WaitForAsync(string database, string sql, long expected) =>
         Eventually.Until(() => TestDatabase.ScalarAsync(database, sql), value => value == expected,

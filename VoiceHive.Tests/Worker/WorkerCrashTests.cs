@@ -20,7 +20,7 @@ public sealed class WorkerCrashTests(SharedServers servers)
         {
             ["ConnectionStrings__voicehivedb"] = database,
             ["ConnectionStrings__redis"] = servers.Redis.ConnectionString,
-            ["Events__Stream"] = "voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(database).Database,
+            ["Events__Stream"] = EventStreams.Of(database),
             ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["Consumer__BatchSize"] = "50",
