@@ -20,7 +20,7 @@ public sealed class AlertingTests(VoiceHiveAppHost host)
     public async Task APmsFaultFromTheDashboardFiresRoutesReactsAndResolves()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        using var orchestrator = host.OperatorClient();
+        using var orchestrator = host.Client("orchestrator", ServiceTokens.Operations);
         await host.ExecuteCommandAsync("traffic", DashboardCommands.SetTrafficRate, new Dictionary<string, string> { ["callsPerSecond"] = "4" });
         try
         {

@@ -43,7 +43,7 @@ public sealed class AppHostTests(VoiceHiveAppHost host)
     public async Task ACallGoesThroughTheOrchestratorAndTheWorkerAppliesIt()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        using var orchestrator = host.Client("orchestrator");
+        using var orchestrator = host.Client("orchestrator", ServiceTokens.Calls);
 
         var started = await orchestrator.PostAsJsonAsync("/api/calls", new { hotelId = "harbor-view", callerNumber = "+447700900123", language = "en" }, cancellationToken);
         var call = (await started.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid();
@@ -88,7 +88,7 @@ public sealed class AppHostTests(VoiceHiveAppHost host)
     public async Task TheTrafficResourceSendsOneCallASecondAndItsCommandsStopAndPaceIt()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        using var traffic = host.Client("traffic");
+        using var traffic = host.Client("traffic", ServiceTokens.Operations);
         var initial = await traffic.GetFromJsonAsync<JsonElement>("/traffic", cancellationToken);
 
         var stopped = await host.ExecuteCommandAsync("traffic", Operations.DashboardCommands.StopTraffic);

@@ -89,7 +89,7 @@ public sealed class ModelTests
             Assert.DoesNotContain(name, resources.Keys);
         }
 
-        foreach (var secret in (string[])["redis-password", "postgres-password", "alert-webhook-token", "caller-hash-key"])
+        foreach (var secret in (string[])["redis-password", "postgres-password", "alert-webhook-token", "caller-hash-key", "scrape-token", "jwt-signing-key"])
         {
             Assert.Equal("parameter.v0", Type(secret));
             Assert.True(resources[secret].GetProperty("inputs").GetProperty("value").GetProperty("secret").GetBoolean(), secret);
@@ -98,6 +98,8 @@ public sealed class ModelTests
         var orchestratorEnvironment = resources["orchestrator"].GetProperty("env").EnumerateObject().ToDictionary(e => e.Name, e => e.Value.GetString());
         Assert.Equal("{alert-webhook-token.value}", orchestratorEnvironment["ALERT_WEBHOOK_TOKEN"]);
         Assert.Equal("{voicehivedb.connectionString}", orchestratorEnvironment["ConnectionStrings__voicehivedb"]);
+        Assert.Equal("{jwt-signing-key.value}", orchestratorEnvironment["Authentication__Schemes__Bearer__SigningKeys__apphost__Value"]);
+        Assert.Equal("{scrape-token.value}", orchestratorEnvironment["Monitoring__ScrapeToken"]);
     }
 
     /// <summary>What must be the same in both forms: endpoints, connection string, health checks, and whether others wait on it.</summary>

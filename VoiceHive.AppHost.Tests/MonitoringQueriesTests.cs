@@ -75,7 +75,7 @@ public sealed class MonitoringQueriesTests(VoiceHiveAppHost host)
         Assert.True((await commands.ExecuteCommandAsync("redis", KnownResourceCommands.StopCommand, cancellationToken)).Success);
         try
         {
-            using var orchestrator = host.Client("orchestrator");
+            using var orchestrator = host.Client("orchestrator", ServiceTokens.Calls);
             await Eventually.Until(async () =>
                 {
                     using var response = await orchestrator.PostAsJsonAsync("/api/calls", new { hotelId = "grand-plaza", callerNumber = "+447700900100", language = "en" }, cancellationToken);

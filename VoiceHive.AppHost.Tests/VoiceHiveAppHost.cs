@@ -23,8 +23,11 @@ namespace VoiceHive.AppHost.Tests;
 public sealed class VoiceHiveAppHost : IAsyncLifetime
 {
     public const string WebhookToken = "apphost-tests-webhook-token";
-    public const string SimulatorAdminToken = "apphost-tests-simulator-token";
+    public const string ScrapeToken = "apphost-tests-scrape-token";
     public const string PagerDutyRoutingKey = "R0UT1NGKEY";
+
+    /// <summary>The services' signing key in this run (base64, 32 bytes), given to the AppHost as its <c>jwt-signing-key</c>.</summary>
+    public static readonly string SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _states = new();
     private CancellationTokenSource? _watching;
@@ -52,7 +55,10 @@ public sealed class VoiceHiveAppHost : IAsyncLifetime
                 $"Parameters:slack-webhook-url={new Uri(Slack.Address, "/services/T000/B000/XXXX")}",
                 $"Parameters:pagerduty-integration-key={PagerDutyRoutingKey}",
                 $"Parameters:alert-webhook-token={WebhookToken}",
-                $"Parameters:pms-simulator-admin-token={SimulatorAdminToken}",
+                $"Parameters:scrape-token={ScrapeToken}",
+                $"Parameters:jwt-signing-key={SigningKey}",
+                "Parameters:prometheus-web-password=apphost-tests-prometheus-password",
+                "Parameters:alertmanager-web-password=apphost-tests-alertmanager-password",
                 "Parameters:redis-password=apphost-tests-redis-password",
                 "Parameters:postgres-password=apphost-tests-postgres-password",
                 "Parameters:caller-hash-key=apphost-tests-caller-hash-key-0123456789",
@@ -108,14 +114,15 @@ public sealed class VoiceHiveAppHost : IAsyncLifetime
     /// <summary>Each resource instance's latest state and health, for failure messages.</summary>
     public string DescribeStates() => string.Join('\n', _states.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"  {s.Key}: {s.Value}"));
 
-    /// <summary>An HTTP client for a resource's <c>http</c> endpoint.</summary>
-    public HttpClient Client(string resource) => App.CreateHttpClient(resource, "http");
-
-    /// <summary>A client for the orchestrator's operator endpoints.</summary>
-    public HttpClient OperatorClient()
+    /// <summary>An HTTP client for a resource's <c>http</c> endpoint, with a bearer token for <paramref name="scope"/> when given.</summary>
+    public HttpClient Client(string resource, string? scope = null)
     {
-        var client = Client("orchestrator");
-        client.DefaultRequestHeaders.Authorization = new("Bearer", SimulatorAdminToken);
+        var client = App.CreateHttpClient(resource, "http");
+        if (scope is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", ServiceTokens.Issue(SigningKey, scope, "apphost-tests", TimeSpan.FromHours(1)));
+        }
+
         return client;
     }
 

@@ -9,14 +9,14 @@ var builder = DistributedApplication.CreateBuilder(args);
 var form = builder.ChooseInfrastructureForm();
 builder.AddRunningSummary(form);
 
-// Secrets, generated on the first run and kept in this AppHost's user secrets (or given as Parameters__<name>); azd
+// Secrets, generated on the first run and kept in this AppHost's user secrets (or given as Parameters:<name>); azd
 // generates or asks for them when deploying.
 var redisPassword = builder.AddSecret("redis-password");
 var postgresPassword = builder.AddSecret("postgres-password");
 var alertWebhookToken = builder.AddSecret("alert-webhook-token");
 var callerHashKey = builder.AddSecret("caller-hash-key");
-var simulatorAdminToken = builder.AddSecret("pms-simulator-admin-token");
-var operators = new OperatorCredentials(simulatorAdminToken);
+var scrapeToken = builder.AddSecret("scrape-token");
+var credentials = new ServiceCredentials(builder.AddSigningKey("jwt-signing-key"));
 
 var redis = builder.AddRedisServer("redis", form, redisPassword);
 var postgres = builder.AddPostgresServer("postgres", form, postgresPassword);
@@ -26,48 +26,48 @@ var orchestrator = builder.AddService<Projects.VoiceHive_Orchestrator>("orchestr
     .WithReplicas(2)
     .WithReference(database).WaitFor(database)
     .WithReference(redis).WaitFor(redis)
-    .WithEnvironment("ALERT_WEBHOOK_TOKEN", alertWebhookToken)
-    .WithEnvironment("Calls__CallerHashKey", callerHashKey)
-    .WithEnvironment("Pms__SimulatorAdminToken", simulatorAdminToken)
-    .WithPmsFaultCommands(operators)
+    .WithServiceEnvironment(ServiceEnvironment.Common<object>(credentials.SigningKey, scrapeToken, text => text))
+    .WithServiceEnvironment(ServiceEnvironment.Orchestrator<object>(alertWebhookToken, callerHashKey))
+    .WithPmsFaultCommands(credentials)
+    .WithOperatorTokenCommand(credentials)
     .WithApiReference();
 
 var worker = builder.AddService<Projects.VoiceHive_Worker>("worker", form)
     .WithReference(database).WaitFor(database)
-    .WithReference(redis).WaitFor(redis);
+    .WithReference(redis).WaitFor(redis)
+    .WithServiceEnvironment(ServiceEnvironment.Common<object>(credentials.SigningKey, scrapeToken, text => text))
+    .WithDeadLetterCommands(credentials);
 
 // What runs beside the application on a developer's machine: published targets carry the application only, and
 // docs/deploy.md says how their monitoring is built from monitoring/.
 if (builder.ExecutionContext.IsRunMode)
 {
     var monitoring = MonitoringSettings.From(builder);
+    var secrets = new MonitoringSecrets(
+        alertWebhookToken,
+        // Unset, Alertmanager's deliveries to Slack and PagerDuty fail and are logged; the webhook still gets every alert.
+        builder.AddParameterOrDefault("slack-webhook-url", "http://127.0.0.1:9/slack-not-configured", secret: true),
+        builder.AddParameterOrDefault("pagerduty-integration-key", "pagerduty-not-configured", secret: true),
+        scrapeToken,
+        builder.AddSecret("prometheus-web-password"),
+        builder.AddSecret("alertmanager-web-password"));
 
-    builder.AddProject<Projects.VoiceHive_Traffic>("traffic")
-        .WithHttpEndpoint(name: "http")
-        .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
-        .WithReference(orchestrator).WaitFor(orchestrator)
-        .WithHttpHealthCheck("/health", endpointName: "http")
-        .WithTrafficCommands(operators);
+    builder.AddTraffic<Projects.VoiceHive_Traffic>("traffic", form, orchestrator, credentials, scrapeToken);
 
     var redisExporter = builder.AddRedisExporter("redis-exporter", form, redis);
     var postgresExporter = builder.AddPostgresExporter("postgres-exporter", form, postgres);
     var nodeExporter = builder.AddNodeExporter("node-exporter", form);
     var blackboxExporter = builder.AddBlackboxExporter("blackbox-exporter", form, monitoring.Source);
-
-    var alertmanager = builder.AddAlertmanager("alertmanager", form, monitoring, orchestrator, new AlertmanagerSecrets(
-        alertWebhookToken,
-        // Unset, Alertmanager's deliveries to them fail and are logged; the webhook still gets every alert.
-        builder.AddParameterOrDefault("slack-webhook-url", "http://127.0.0.1:9/slack-not-configured", secret: true),
-        builder.AddParameterOrDefault("pagerduty-integration-key", "pagerduty-not-configured", secret: true)));
+    var alertmanager = builder.AddAlertmanager("alertmanager", form, monitoring, orchestrator, secrets);
     builder.AddPrometheus("prometheus", form, monitoring,
-        new PrometheusTargets(alertmanager, redisExporter, postgresExporter, nodeExporter, blackboxExporter, orchestrator, worker));
+        new PrometheusTargets(alertmanager, redisExporter, postgresExporter, nodeExporter, blackboxExporter, orchestrator, worker), secrets);
 
     if (form.Containers)
     {
         var jaeger = builder.AddJaeger("jaeger");
         orchestrator.WithEnvironment("OTLP_ENDPOINT", jaeger.GetEndpoint("otlp"));
         worker.WithEnvironment("OTLP_ENDPOINT", jaeger.GetEndpoint("otlp"));
-        builder.AddGrafana("grafana", monitoring, builder.AddSecret("grafana-admin-password"));
+        builder.AddGrafana("grafana", monitoring, builder.AddSecret("grafana-admin-password"), secrets);
     }
 }
 

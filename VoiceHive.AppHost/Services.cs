@@ -1,4 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using VoiceHive.AppHost.Infrastructure;
+using VoiceHive.AppHost.Operations;
 
 namespace VoiceHive.AppHost;
 
@@ -27,6 +30,62 @@ internal static class Services
     /// <summary>A secret the AppHost generates on first run and keeps in its user secrets (or <c>Parameters__name</c>); azd generates it when deploying.</summary>
     public static IResourceBuilder<ParameterResource> AddSecret(this IDistributedApplicationBuilder builder, string name) =>
         builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
+
+    /// <summary>
+    /// The key the services check tokens with and the AppHost signs them with: base64, 32 bytes or more (44 letters and
+    /// digits are valid base64 for 33 bytes). A value given that is not is refused at start, in one line.
+    /// </summary>
+    public static IResourceBuilder<ParameterResource> AddSigningKey(this IDistributedApplicationBuilder builder, string name)
+    {
+        var key = builder.AddParameter(name, new GenerateParameterDefault { MinLength = 44, Special = false }, secret: true);
+        builder.Eventing.Subscribe<BeforeStartEvent>(async (@event, cancellationToken) =>
+        {
+            var value = await key.Resource.GetValueAsync(cancellationToken);
+            if (!IsSigningKey(value))
+            {
+                @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VoiceHive.AppHost")
+                    .LogError("Parameter {Name} must be base64 of 32 bytes or more (e.g. `openssl rand -base64 32`): the services cannot check tokens with it.", name);
+            }
+        });
+        return key;
+    }
+
+    internal static bool IsSigningKey(string? value)
+    {
+        var bytes = new byte[((value?.Length ?? 0) * 3 / 4) + 3];
+        return value is { Length: > 0 } && Convert.TryFromBase64String(value, bytes, out var length) && length >= 32;
+    }
+
+    /// <summary>Settings from <see cref="ServiceEnvironment"/>: parameters stay parameters (the dashboard masks secret ones), text stays text.</summary>
+    public static IResourceBuilder<ProjectResource> WithServiceEnvironment(this IResourceBuilder<ProjectResource> service, IEnumerable<(string Name, object Value)> settings)
+    {
+        foreach (var (name, value) in settings)
+        {
+            _ = value switch
+            {
+                IResourceBuilder<ParameterResource> parameter => service.WithEnvironment(name, parameter),
+                string text => service.WithEnvironment(name, text),
+                _ => throw new ArgumentException($"{name}: a parameter or a text, not {value.GetType().Name}.", nameof(settings)),
+            };
+        }
+
+        return service;
+    }
+
+    /// <summary>
+    /// The traffic generator against the orchestrator: 1 call/s from the start, with a call channel's token (scope
+    /// <c>calls</c>, valid for a week) and the dashboard commands that start, stop and pace it.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> AddTraffic<TProject>(this IDistributedApplicationBuilder builder, string name, InfrastructureForm form,
+        IResourceBuilder<ProjectResource> orchestrator, ServiceCredentials credentials, IResourceBuilder<ParameterResource> scrapeToken)
+        where TProject : IProjectMetadata, new() =>
+        builder.AddService<TProject>(name, form)
+            .WithReference(orchestrator).WaitFor(orchestrator)
+            // Its own API (the commands') takes an operator's token, as the services' operator endpoints do.
+            .WithServiceEnvironment(ServiceEnvironment.Common<object>(credentials.SigningKey, scrapeToken, text => text))
+            .WithEnvironment(async context =>
+                context.EnvironmentVariables["Traffic__Token"] = await credentials.IssueAsync(ServiceTokens.Calls, "traffic-generator", TimeSpan.FromDays(7), context.CancellationToken))
+            .WithTrafficCommands(credentials);
 
     /// <summary>A parameter from configuration (<c>Parameters:name</c>, user secrets), or <paramref name="fallback"/> when none is given.</summary>
     public static IResourceBuilder<ParameterResource> AddParameterOrDefault(this IDistributedApplicationBuilder builder, string name, string fallback, bool secret) =>

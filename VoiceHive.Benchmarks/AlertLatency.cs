@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
@@ -25,8 +24,8 @@ public static class AlertLatency
         var settings = (await environment.CreateSettingsAsync("alerts")).With(("ASPNETCORE_ENVIRONMENT", "Development"));
         await using var orchestrator = await ServiceProcess.OrchestratorAsync(settings);
         using var http = CallTraffic.CreateClient(orchestrator.Address);
-        using var admin = new HttpClient { BaseAddress = orchestrator.Address };
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchmarkEnvironment.SimulatorAdminToken);
+        using var admin = new HttpClient { BaseAddress = orchestrator.Address }.WithToken(BenchmarkEnvironment.OperationsToken);
+        var prometheusSecrets = await MonitoringFiles.PrometheusSecretsAsync(BenchmarkEnvironment.ScrapeToken);
         using var stop = new CancellationTokenSource();
         var traffic = CallTraffic.OpenLoopAsync(http, CallsPerSecond, TimeSpan.FromHours(1), cancellationToken: stop.Token);
         var expected = ForSeconds + EvaluationSeconds + GroupWaitSeconds;
@@ -43,13 +42,13 @@ public static class AlertLatency
                 var files = MonitoringFiles.RulesAtTestSpeed();
                 files["targets/orchestrator.json"] = $$"""[{"targets": ["{{orchestrator.Address.Authority}}"]}]""";
                 files["targets/alertmanager.json"] = $$"""[{"targets": ["127.0.0.1:{{alertmanager.Port.ToString(CultureInfo.InvariantCulture)}}"]}]""";
-                await using var prometheus = await PrometheusServer.StartAsync(MonitoringFiles.PrometheusConfigAtTestSpeed(), files);
+                await using var prometheus = await PrometheusServer.StartAsync(MonitoringFiles.PrometheusConfigAtTestSpeed(prometheusSecrets), files);
 
                 // A full rate window of healthy traffic first, as in production.
                 await Task.Delay(HealthyWindow);
                 var injected = DateTimeOffset.UtcNow;
                 (await admin.PutAsJsonAsync("admin/pms-simulator", new { hotelId = (string?)null, latencyMedianMs = 0, latencyP95Ms = 0, failureRate = 1.0 })).EnsureSuccessStatusCode();
-                var alert = await Eventually.Until(() => FiringAsync(http, injected), a => a is not null, "CallSuccessRateLow to be stored", TimeSpan.FromMinutes(3));
+                var alert = await Eventually.Until(() => FiringAsync(admin, injected), a => a is not null, "CallSuccessRateLow to be stored", TimeSpan.FromMinutes(3));
                 var latency = (alert!.Value.ReceivedAt - injected).TotalSeconds;
                 latencies.Add(latency);
                 ratios.Add(latency / expected);

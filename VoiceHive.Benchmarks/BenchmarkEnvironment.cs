@@ -16,7 +16,16 @@ namespace VoiceHive.Benchmarks;
 public sealed class BenchmarkEnvironment : IAsyncDisposable
 {
     public const string WebhookToken = "bench-webhook-token";
-    public const string SimulatorAdminToken = "bench-simulator-token";
+    public const string ScrapeToken = "bench-scrape-token";
+    private const string CallerHashKey = "benchmark-caller-hash-key-0123456789";
+
+    /// <summary>The services' signing key in this run (as the AppHost's jwt-signing-key parameter would be).</summary>
+    private static readonly string SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>The call channel's token, and an operator's: valid for a day, longer than any benchmark run.</summary>
+    public static readonly string CallsToken = AppHost.ServiceTokens.Issue(SigningKey, AppHost.ServiceTokens.Calls, "bench-gateway", TimeSpan.FromDays(1));
+
+    public static readonly string OperationsToken = AppHost.ServiceTokens.Issue(SigningKey, AppHost.ServiceTokens.Operations, "bench-operator", TimeSpan.FromDays(1));
 
     private readonly WebApplication _otlpSink;
     private readonly IReadOnlyDictionary<string, string> _extra;
@@ -71,20 +80,24 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
     {
         var database = await Postgres.CreateDatabaseAsync("bench_" + name);
         var stream = "voicehive:bench:" + new NpgsqlConnectionStringBuilder(database).Database;
-        var settings = new ServiceSettings(database, stream, new Dictionary<string, string>
+        // The settings the AppHost gives the services, from its own definition, and what a benchmark needs besides.
+        var environment = new Dictionary<string, string>(
+            AppHost.ServiceEnvironment.Common(SigningKey, ScrapeToken, text => text)
+                .Concat(AppHost.ServiceEnvironment.Orchestrator(WebhookToken, CallerHashKey))
+                .Select(setting => KeyValuePair.Create(setting.Name, setting.Value)))
         {
             ["ConnectionStrings__voicehivedb"] = database + ";Maximum Pool Size=50",
             ["ConnectionStrings__redis"] = Redis.ConnectionString,
             ["Events__Stream"] = stream,
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ALERT_WEBHOOK_TOKEN"] = WebhookToken,
-            ["Calls__CallerHashKey"] = "benchmark-caller-hash-key-0123456789",
-            ["Pms__SimulatorAdminToken"] = SimulatorAdminToken,
+            // Every benchmark client is one client to the rate limiter: the limits would measure themselves.
+            ["RateLimiting__Calls__PermitLimit"] = "1000000",
+            ["RateLimiting__Webhook__PermitLimit"] = "1000000",
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = OtlpEndpoint.ToString().TrimEnd('/'),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["TRACE_SAMPLE_RATE"] = "1.0",
-        });
-        return settings.With([.. _extra.Select(e => (e.Key, e.Value))]);
+        };
+        return new ServiceSettings(database, stream, environment).With([.. _extra.Select(e => (e.Key, e.Value))]);
     }
 
     public async ValueTask DisposeAsync()
@@ -118,4 +131,14 @@ public sealed record ServiceSettings(string Database, string Stream, IReadOnlyDi
     public string Describe() => string.Join(' ', Environment
         .Where(e => e.Key is "METRICS_ENABLED" or "TRACING_ENABLED" or "TRACE_SAMPLE_RATE")
         .Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Key}={e.Value}")));
+}
+
+internal static class BearerTokens
+{
+    /// <summary>The client, sending <paramref name="token"/> as its bearer token.</summary>
+    public static HttpClient WithToken(this HttpClient client, string token)
+    {
+        client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        return client;
+    }
 }

@@ -14,11 +14,12 @@ public static class CallTraffic
 {
     public static readonly string[] SeededHotels = ["grand-plaza", "harbor-view", "alpine-lodge", "city-central"];
 
-    public static HttpClient CreateClient(Uri orchestrator) => new(new SocketsHttpHandler { MaxConnectionsPerServer = 512 })
+    /// <summary>A client of the call channel (the gateway's token, scope <c>calls</c>).</summary>
+    public static HttpClient CreateClient(Uri orchestrator) => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 })
     {
         BaseAddress = orchestrator,
         Timeout = TimeSpan.FromSeconds(30),
-    };
+    }.WithToken(BenchmarkEnvironment.CallsToken);
 
     /// <summary><paramref name="concurrency"/> callers, each placing calls back to back for <paramref name="duration"/>.</summary>
     public static async Task<TrafficResult> ClosedLoopAsync(HttpClient http, int concurrency, TimeSpan duration, IReadOnlyList<string>? hotels = null)

@@ -37,7 +37,7 @@ public static class EventPipeline
         }
 
         var rawStream = settings.Stream + ":raw";
-        await redis.GetDatabase().ExecuteAsync("XGROUP", "CREATE", rawStream, "raw", "0", "MKSTREAM");
+        await redis.GetDatabase().StreamCreateConsumerGroupAsync(rawStream, "raw", StreamPosition.Beginning, createStream: true);
 
         // One unmeasured pass of each first: JIT, connection pools and prepared statements warm up.
         await ThroughServicesAsync(data);
@@ -153,7 +153,8 @@ public static class EventPipeline
 
             foreach (var message in batch)
             {
-                await redis.ExecuteAsync("XADD", stream, "MAXLEN", "~", "100000", "*", "id", message.Id.ToString(), "type", message.Type, "payload", message.Payload, "traceparent", "");
+                await redis.StreamAddAsync(stream, [new("id", message.Id.ToString()), new("type", message.Type), new("payload", message.Payload), new("traceparent", "")],
+                    maxLength: 100_000, useApproximateMaxLength: true);
             }
 
             await using (var mark = new NpgsqlCommand("UPDATE raw_outbox SET dispatched_at = now() WHERE id = ANY(@ids)", connection, transaction))
@@ -171,26 +172,17 @@ public static class EventPipeline
     {
         for (var consumed = 0; consumed < Events;)
         {
-            var result = await redis.ExecuteAsync("XREADGROUP", "GROUP", "raw", "raw-consumer", "COUNT", ConsumerBatch.ToString(CultureInfo.InvariantCulture), "STREAMS", stream, ">");
-            var streams = result.IsNull ? [] : (RedisResult[])result!;
-            if (streams.Length == 0)
+            var entries = await redis.StreamReadGroupAsync(stream, "raw", "raw-consumer", StreamPosition.NewMessages, ConsumerBatch);
+            if (entries.Length == 0)
             {
                 await Task.Delay(5);
                 continue;
             }
 
-            foreach (var entry in (RedisResult[])((RedisResult[])streams[0]!)[1]!)
+            foreach (var entry in entries)
             {
-                var parts = (RedisResult[])entry!;
-                var fields = (RedisResult[])parts[1]!;
-                var values = new Dictionary<string, string>();
-                for (var i = 0; i + 1 < fields.Length; i += 2)
-                {
-                    values[(string)fields[i]!] = (string)fields[i + 1]!;
-                }
-
-                await ApplyAsync(data, Guid.Parse(values["id"]), values["type"], values["payload"]);
-                await redis.ExecuteAsync("XACK", stream, "raw", (string)parts[0]!);
+                await ApplyAsync(data, Guid.Parse((string)entry["id"]!), (string)entry["type"]!, (string)entry["payload"]!);
+                await redis.StreamAcknowledgeAsync(stream, "raw", entry.Id);
                 consumed++;
             }
         }

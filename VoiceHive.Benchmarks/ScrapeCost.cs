@@ -29,6 +29,8 @@ public static class ScrapeCost
             Timeout = TimeSpan.FromSeconds(30),
         };
         http.DefaultRequestHeaders.Accept.Add(MediaTypeWithQualityHeaderValue.Parse("text/plain; version=0.0.4"));
+        // Prometheus's credential for the services (node_exporter ignores it).
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchmarkEnvironment.ScrapeToken);
         var ours = new Uri(orchestrator.Address, "/monitoring/metrics");
         var theirs = new Uri($"http://{node.Target}/metrics");
 

@@ -101,9 +101,11 @@ public static class Scrape
               scrape_timeout: 1s
             scrape_configs:
               - job_name: voicehive
+                authorization: {"{"} credentials: {BenchmarkEnvironment.ScrapeToken} {"}"}
                 static_configs: [{"{"} targets: [{targets}] {"}"}]
               - job_name: voicehive-business-metrics
                 metrics_path: /monitoring/metrics
+                authorization: {"{"} credentials: {BenchmarkEnvironment.ScrapeToken} {"}"}
                 static_configs: [{"{"} targets: [{targets}] {"}"}]
             """;
     }

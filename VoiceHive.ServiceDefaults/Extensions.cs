@@ -70,12 +70,13 @@ public static class Extensions
         return builder;
     }
 
-    /// <summary>Telemetry and health checks only (a service that calls no other over HTTP).</summary>
+    /// <summary>Telemetry, health checks and authentication only (a service that calls no other over HTTP).</summary>
     public static TBuilder AddBasicServiceDefaults<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
+        builder.AddDefaultAuthentication();
         return builder;
     }
 
@@ -190,8 +191,8 @@ public static class Extensions
             Predicate = registration => registration.Tags.Contains("live"),
             ResponseWriter = HealthReportWriter.WriteAsync,
         }).DisableHttpMetrics();
-        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath, meter => !IsBusinessMeter(meter));
-        app.MapPrometheusScrapingEndpoint(BusinessMetricsEndpointPath, IsBusinessMeter);
+        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath, meter => !IsBusinessMeter(meter)).RequireAuthorization(AuthenticationExtensions.ScrapePolicy);
+        app.MapPrometheusScrapingEndpoint(BusinessMetricsEndpointPath, IsBusinessMeter).RequireAuthorization(AuthenticationExtensions.ScrapePolicy);
         return app;
     }
 

@@ -3,14 +3,14 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace VoiceHive.Traffic;
 
 /// <summary>
-/// <c>/traffic</c>: read the generator's state, switch it on or off, change its rate. The AppHost's dashboard commands
-/// call it. It listens where the AppHost puts it (loopback) and changes only this generator.
+/// <c>/traffic</c>: read the generator's state, switch it on or off, change its rate. Operators only (scope
+/// <c>operations</c>): the AppHost's dashboard commands call it with an operator's token.
 /// </summary>
 public static class TrafficApi
 {
     public static RouteGroupBuilder MapTrafficApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/traffic").WithTags("Traffic");
+        var api = app.MapGroup("/traffic").WithTags("Traffic").RequireAuthorization(AuthenticationExtensions.OperationsPolicy);
         api.MapGet("/", (TrafficState state) => TypedResults.Ok(state.Status()));
         api.MapPut("/", Update);
         return api;

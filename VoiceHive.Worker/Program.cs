@@ -1,3 +1,4 @@
+using VoiceHive.Worker.Events;
 using VoiceHive.Worker.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -10,8 +11,10 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseDefaultSecurity();
 
 app.MapDefaultEndpoints();
+app.MapDeadLettersApi();
 
 app.Run();
 

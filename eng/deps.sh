@@ -27,6 +27,7 @@ required=(
   "prometheus-blackbox-exporter:prometheus-blackbox-exporter"
   "setpriv:util-linux"
   "curl:curl"
+  "openssl:openssl"
 )
 
 have() {

@@ -81,8 +81,9 @@ output="$data.log"
 export Infrastructure__DataDirectory="$data"
 # Fixed secrets: the smoke check must not write generated ones into the developer's user secrets. (Parameter names
 # have dashes, which bash cannot export: env passes them.)
-secrets=()
-for name in redis-password postgres-password alert-webhook-token caller-hash-key pms-simulator-admin-token; do
+signing_key=$(openssl rand -base64 32)
+secrets=("Parameters__jwt-signing-key=$signing_key")
+for name in redis-password postgres-password alert-webhook-token caller-hash-key scrape-token prometheus-web-password alertmanager-web-password; do
   secrets+=("Parameters__$name=smoke-$name-0123456789")
 done
 env "${secrets[@]}" "$apphost" >"$output" 2>&1 &
@@ -98,7 +99,16 @@ grep -q "VoiceHive is running" "$output" || { tail -n 40 "$output"; die "not eve
 grep -q "Login to the dashboard at http://localhost:" "$output" || die "no dashboard login URL was printed"
 orchestrator=$(sed -n 's/^ *orchestrator *\(http:\/\/[^ ]*\)$/\1/p' "$output" | head -n 1)
 [ -n "$orchestrator" ] || { tail -n 20 "$output"; die "the orchestrator's address was not printed"; }
-call=$(curl -sf -H 'Content-Type: application/json' -d '{"hotelId":"grand-plaza","callerNumber":"+447700900123","language":"en"}' "$orchestrator/api/calls") \
+# A call channel's token, as the AppHost signs them (HS256 with the signing key, scope "calls").
+base64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+now=$(date +%s)
+unsigned="$(printf '{"alg":"HS256","typ":"JWT"}' | base64url).$(printf '{"iss":"voicehive-apphost","aud":"voicehive","sub":"smoke","scope":"calls","nbf":%s,"exp":%s}' \
+  "$((now - 60))" "$((now + 600))" | base64url)"
+signature=$(printf '%s' "$unsigned" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(printf '%s' "$signing_key" | base64 -d | od -An -tx1 | tr -d ' \n')" -binary | base64url)
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{}' "$orchestrator/api/calls")" = 401 ] \
+  || die "the calls API answers without a token"
+call=$(curl -sf -H "Authorization: Bearer $unsigned.$signature" -H 'Content-Type: application/json' \
+  -d '{"hotelId":"grand-plaza","callerNumber":"+447700900123","language":"en"}' "$orchestrator/api/calls") \
   || die "starting a call through $orchestrator failed"
 printf '%s' "$call" | grep -q '"status":"active"' || die "unexpected answer to a call: $call"
 
@@ -107,4 +117,4 @@ wait "$pid" || die "the AppHost did not stop cleanly on Ctrl-C"
 wait_until_stopped "$pid" "$data" || die "processes were left running after Ctrl-C"
 trap - EXIT
 rm -rf "$data" "$output"
-say "smoke check passed: every resource healthy, a call went through, Ctrl-C left nothing running"
+say "smoke check passed: every resource healthy, the API refused a call without a token and took one with it, Ctrl-C left nothing running"

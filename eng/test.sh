@@ -81,7 +81,7 @@ run_tests VoiceHive.AppHost.Tests "$@"
 
 if [ $# -eq 0 ]; then
   say "the run command, end to end"
-  check "eng/run.sh --smoke: every resource healthy, a call through the printed address, Ctrl-C leaves nothing running" eng/run.sh --smoke
+  check "eng/run.sh --smoke: every resource healthy, a call with a token through the printed address, Ctrl-C leaves nothing running" eng/run.sh --smoke
 fi
 
 summary

@@ -11,8 +11,11 @@ namespace VoiceHive.AppHost.Monitoring;
 /// </summary>
 public static class MonitoringConfiguration
 {
-    /// <summary>Where the committed configuration puts Alertmanager's files (secrets/, templates/).</summary>
+    /// <summary>Where the committed configuration puts Alertmanager's files (secrets/, templates/, web.yml).</summary>
     public const string DeployedAlertmanagerDirectory = "/etc/alertmanager";
+
+    /// <summary>Where the committed configuration puts Prometheus's files (secrets/, web.yml).</summary>
+    public const string DeployedPrometheusDirectory = "/etc/prometheus";
 
     /// <summary>The receiver that delivers every alert to the orchestrator's webhook.</summary>
     public const string WebhookReceiver = "voicehive-webhook";
@@ -22,17 +25,25 @@ public static class MonitoringConfiguration
         ["orchestrator", "worker", "alertmanager", "redis-exporter", "postgres-exporter", "node-exporter", "health-probes"];
 
     /// <summary>
-    /// Writes Prometheus's configuration directory: prometheus.yml and rules/ from <paramref name="monitoring"/>
-    /// (at alerting speed <paramref name="fast"/> if asked), and a targets/ directory whose files exist from the start
-    /// (empty until <see cref="WriteTargets"/> fills them).
+    /// Writes Prometheus's configuration directory: prometheus.yml (<see cref="PrometheusYaml"/>) and rules/ from
+    /// <paramref name="monitoring"/> (at alerting speed if asked), secrets/ with the services' scrape token and
+    /// Alertmanager's password, web.yml when its UI is to ask for a password, and a targets/ directory whose files exist
+    /// from the start (empty until <see cref="WriteTargets"/> fills them).
     /// </summary>
-    public static void WritePrometheus(string monitoring, string directory, bool fast)
+    public static void WritePrometheus(string monitoring, string directory, PrometheusSettings settings)
     {
         var source = Path.Combine(monitoring, "prometheus");
+        var fast = settings.Fast;
         Directory.CreateDirectory(Path.Combine(directory, "rules"));
         Directory.CreateDirectory(Path.Combine(directory, "targets"));
-        var configuration = File.ReadAllText(Path.Combine(source, "prometheus.yml"));
-        File.WriteAllText(Path.Combine(directory, "prometheus.yml"), fast ? FastScrapes(configuration) : configuration);
+        var secrets = Directory.CreateDirectory(Path.Combine(directory, "secrets")).FullName;
+        WriteSecret(Path.Combine(secrets, "scrape_token"), settings.ScrapeToken, settings.SecretsReadableByOthers);
+        WriteSecret(Path.Combine(secrets, "alertmanager_password"), settings.AlertmanagerPassword, settings.SecretsReadableByOthers);
+        File.WriteAllText(Path.Combine(directory, "prometheus.yml"), PrometheusYaml(monitoring, settings.DirectoryAsSeen ?? directory, fast));
+        if (settings.WebPasswordHash is { } hash)
+        {
+            File.WriteAllText(Path.Combine(directory, "web.yml"), RenderWebConfig(File.ReadAllText(Path.Combine(source, "web.yml")), hash));
+        }
         foreach (var stale in Directory.GetFiles(Path.Combine(directory, "rules"), "*.yml"))
         {
             File.Delete(stale);
@@ -84,13 +95,13 @@ public static class MonitoringConfiguration
         WriteSecret(Path.Combine(secrets, "slack_webhook_url"), settings.SlackWebhookUrl, settings.SecretsReadableByOthers);
         WriteSecret(Path.Combine(secrets, "pagerduty_routing_key"), settings.PagerDutyRoutingKey, settings.SecretsReadableByOthers);
 
-        var seenAs = (settings.DirectoryAsSeen ?? directory).TrimEnd('/');
-        var yaml = new YamlStream();
-        using (var reader = new StringReader(File.ReadAllText(Path.Combine(source, "alertmanager.yml"))))
+        if (settings.WebPasswordHash is { } hash)
         {
-            yaml.Load(reader);
+            File.WriteAllText(Path.Combine(directory, "web.yml"), RenderWebConfig(File.ReadAllText(Path.Combine(source, "web.yml")), hash));
         }
 
+        var seenAs = (settings.DirectoryAsSeen ?? directory).TrimEnd('/');
+        var yaml = Load(File.ReadAllText(Path.Combine(source, "alertmanager.yml")));
         var root = (YamlMappingNode)yaml.Documents[0].RootNode;
         MovePaths(root, DeployedAlertmanagerDirectory, seenAs);
         root.Children[new YamlScalarNode("templates")] = new YamlSequenceNode(new YamlScalarNode($"{seenAs}/templates/*.tmpl"));
@@ -119,11 +130,24 @@ public static class MonitoringConfiguration
             routeNode.Children[new YamlScalarNode("group_interval")] = new YamlScalarNode("1s");
         }
 
-        using var writer = new StringWriter();
-        yaml.Save(writer, assignAnchors: false);
-        File.WriteAllText(Path.Combine(directory, "alertmanager.yml"),
-            "# Derived from monitoring/alertmanager/alertmanager.yml by the VoiceHive AppHost: do not edit.\n" + writer.ToString().TrimEnd().TrimEnd('.').TrimEnd() + "\n");
+        File.WriteAllText(Path.Combine(directory, "alertmanager.yml"), Save(yaml, "monitoring/alertmanager/alertmanager.yml"));
     }
+
+    /// <summary>
+    /// The committed prometheus.yml with every <c>/etc/prometheus/</c> path (its secrets) moved to where Prometheus
+    /// sees <paramref name="directoryAsSeen"/>, and 1 s scrapes and evaluation when <paramref name="fast"/>.
+    /// </summary>
+    public static string PrometheusYaml(string monitoring, string directoryAsSeen, bool fast)
+    {
+        var yaml = Load(File.ReadAllText(Path.Combine(monitoring, "prometheus", "prometheus.yml")));
+        MovePaths(yaml.Documents[0].RootNode, DeployedPrometheusDirectory, directoryAsSeen.TrimEnd('/'));
+        var text = Save(yaml, "monitoring/prometheus/prometheus.yml");
+        return fast ? FastScrapes(text) : text;
+    }
+
+    /// <summary>A web config template (monitoring/prometheus/web.yml, monitoring/alertmanager/web.yml) with the bcrypt hash of its user's password in place of the placeholder.</summary>
+    public static string RenderWebConfig(string template, string bcryptHash) =>
+        System.Text.RegularExpressions.Regex.Replace(template, "__[A-Z_]+_BCRYPT__", bcryptHash.Replace("$", "$$", StringComparison.Ordinal));
 
     /// <summary>prometheus.yml with 1 s scrape and evaluation intervals (and timeouts that fit them).</summary>
     public static string FastScrapes(string configuration) =>
@@ -132,6 +156,22 @@ public static class MonitoringConfiguration
     /// <summary>Rules with 20 s rate windows and 5 s "for", so that an alert fires within a demonstration or a test (promtool's tests cover the real windows).</summary>
     public static string FastRules(string rules) =>
         System.Text.RegularExpressions.Regex.Replace(rules.Replace("[5m]", "[20s]", StringComparison.Ordinal), @"(?m)^(\s*)for: [23]m$", "$1for: 5s");
+
+    private static YamlStream Load(string text)
+    {
+        var yaml = new YamlStream();
+        using var reader = new StringReader(text);
+        yaml.Load(reader);
+        return yaml;
+    }
+
+    private static string Save(YamlStream yaml, string source)
+    {
+        using var writer = new StringWriter();
+        yaml.Save(writer, assignAnchors: false);
+        // YamlDotNet ends the document with "...", which nothing here needs.
+        return $"# Derived from {source} by VoiceHive's MonitoringConfiguration: do not edit.\n" + writer.ToString().TrimEnd().TrimEnd('.').TrimEnd() + "\n";
+    }
 
     private static void MovePaths(YamlNode node, string from, string to)
     {
@@ -183,6 +223,22 @@ public static class MonitoringConfiguration
 /// <summary>One file_sd group: targets and their labels.</summary>
 public sealed record TargetGroup(IReadOnlyList<string> Targets, IReadOnlyDictionary<string, string>? Labels = null);
 
+/// <summary>What an environment gives Prometheus.</summary>
+public sealed record PrometheusSettings(string ScrapeToken, string AlertmanagerPassword)
+{
+    /// <summary>Where Prometheus sees the configuration directory, when not at its path here (a container's mount point).</summary>
+    public string? DirectoryAsSeen { get; init; }
+
+    /// <summary>1 s scrapes and evaluation, 20 s rate windows and 5 s "for", for demonstrations and tests.</summary>
+    public bool Fast { get; init; }
+
+    /// <summary>Secrets readable by a container's user (the directory is mounted read-only into the container).</summary>
+    public bool SecretsReadableByOthers { get; init; }
+
+    /// <summary>The bcrypt hash of the password its UI and API ask for (web.yml); none on a loopback-only host process.</summary>
+    public string? WebPasswordHash { get; init; }
+}
+
 /// <summary>What an environment gives Alertmanager.</summary>
 public sealed record AlertmanagerSettings(Uri WebhookUrl, string WebhookToken, string SlackWebhookUrl, string PagerDutyRoutingKey)
 {
@@ -197,4 +253,7 @@ public sealed record AlertmanagerSettings(Uri WebhookUrl, string WebhookToken, s
 
     /// <summary>Secrets readable by a container's user (the directory is mounted read-only into the container).</summary>
     public bool SecretsReadableByOthers { get; init; }
+
+    /// <summary>The bcrypt hash of the password its UI and API ask for (web.yml); none on a loopback-only host process.</summary>
+    public string? WebPasswordHash { get; init; }
 }

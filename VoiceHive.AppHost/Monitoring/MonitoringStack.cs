@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using VoiceHive.AppHost.Infrastructure;
 
 namespace VoiceHive.AppHost.Monitoring;
@@ -29,11 +30,18 @@ internal sealed record PrometheusTargets(
     IResourceBuilder<ProjectResource> Orchestrator,
     IResourceBuilder<ProjectResource> Worker);
 
-/// <summary>The secrets Alertmanager reads from files.</summary>
-internal sealed record AlertmanagerSecrets(
+/// <summary>
+/// The secrets Prometheus and Alertmanager read from files: the webhook's token, Slack's and PagerDuty's, the
+/// services' scrape token, and the passwords of their own UIs (asked for in the container form only: the host
+/// processes listen on loopback).
+/// </summary>
+internal sealed record MonitoringSecrets(
     IResourceBuilder<ParameterResource> WebhookToken,
     IResourceBuilder<ParameterResource> SlackWebhookUrl,
-    IResourceBuilder<ParameterResource> PagerDutyIntegrationKey);
+    IResourceBuilder<ParameterResource> PagerDutyIntegrationKey,
+    IResourceBuilder<ParameterResource> ScrapeToken,
+    IResourceBuilder<ParameterResource> PrometheusWebPassword,
+    IResourceBuilder<ParameterResource> AlertmanagerWebPassword);
 
 /// <summary>
 /// Prometheus and Alertmanager from the repository's monitoring/ folder, in either infrastructure form. Each gets a
@@ -44,9 +52,12 @@ internal static class MonitoringStack
 {
     public const string HttpEndpoint = HostProcess.HttpEndpoint;
 
+    public const string PrometheusUser = "prometheus-admin";
+    public const string AlertmanagerUser = "alertmanager-admin";
+
     /// <summary>Alertmanager, delivering every alert to the orchestrator's webhook and critical ones to PagerDuty, warnings to Slack.</summary>
     public static IResourceBuilder<IResourceWithEndpoints> AddAlertmanager(this IDistributedApplicationBuilder builder, string name,
-        InfrastructureForm form, MonitoringSettings settings, IResourceBuilder<ProjectResource> orchestrator, AlertmanagerSecrets secrets)
+        InfrastructureForm form, MonitoringSettings settings, IResourceBuilder<ProjectResource> orchestrator, MonitoringSecrets secrets)
     {
         var state = form.StateOf(name);
         var configuration = Path.Combine(state, "config");
@@ -55,7 +66,8 @@ internal static class MonitoringStack
                 .WithHttpEndpoint(targetPort: 9093, name: HttpEndpoint)
                 .WithBindMount(configuration, MonitoringConfiguration.DeployedAlertmanagerDirectory, isReadOnly: true)
                 .WithVolume("alertmanager-data", "/alertmanager")
-                .WithArgs($"--config.file={MonitoringConfiguration.DeployedAlertmanagerDirectory}/alertmanager.yml", "--storage.path=/alertmanager")
+                .WithArgs($"--config.file={MonitoringConfiguration.DeployedAlertmanagerDirectory}/alertmanager.yml", "--storage.path=/alertmanager",
+                    $"--web.config.file={MonitoringConfiguration.DeployedAlertmanagerDirectory}/web.yml")
                 .WithContainerRuntimeArgs("--add-host=host.docker.internal:host-gateway")
             : builder.AddHostProgram(name, form, "prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
                 .WithArgs($"--config.file={Path.Combine(configuration, "alertmanager.yml")}", $"--storage.path={Path.Combine(state, "data")}",
@@ -77,15 +89,16 @@ internal static class MonitoringStack
                     SecretsReadableByOthers = form.Containers,
                     PagerDutyUrl = settings.PagerDutyUrl,
                     Fast = settings.Fast,
+                    WebPasswordHash = form.Containers ? await HashAsync(secrets.AlertmanagerWebPassword, cancellationToken) : null,
                 });
             })
-            .WithHttpHealthCheck("/-/ready", endpointName: HttpEndpoint)
+            .WithReadyCheck(form, AlertmanagerUser, secrets.AlertmanagerWebPassword)
             .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Alertmanager");
     }
 
     /// <summary>Prometheus with the repository's scrape jobs and rules (30 d / 10 GB retention), its file_sd targets kept current by the AppHost.</summary>
     public static IResourceBuilder<IResourceWithEndpoints> AddPrometheus(this IDistributedApplicationBuilder builder, string name,
-        InfrastructureForm form, MonitoringSettings settings, PrometheusTargets targets)
+        InfrastructureForm form, MonitoringSettings settings, PrometheusTargets targets, MonitoringSecrets secrets)
     {
         var state = form.StateOf(name);
         var configuration = Path.Combine(state, "config");
@@ -96,21 +109,28 @@ internal static class MonitoringStack
                 .WithHttpEndpoint(targetPort: 9090, name: HttpEndpoint)
                 .WithBindMount(configuration, "/etc/prometheus", isReadOnly: true)
                 .WithVolume("prometheus-data", "/prometheus")
-                .WithArgs(["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", .. retention])
+                .WithArgs(["--config.file=/etc/prometheus/prometheus.yml", "--web.config.file=/etc/prometheus/web.yml", "--storage.tsdb.path=/prometheus", .. retention])
                 .WithContainerRuntimeArgs("--add-host=host.docker.internal:host-gateway")
             : builder.AddHostProgram(name, form, "prometheus", "prometheus")
                 .WithArgs([$"--config.file={Path.Combine(configuration, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(state, "data")}", .. retention])
                 .WithListenAddress("--web.listen-address");
 
-        builder.Services.AddHostedService(services => new ScrapeTargetDiscovery(configuration, form, targets,
+        builder.Services.AddHostedService(services => new ScrapeTargetDiscovery(configuration, form, targets, secrets.ScrapeToken,
             services.GetRequiredService<ResourceNotificationService>(), services.GetRequiredService<ResourceLoggerService>().GetLogger(prometheus.Resource)));
         return prometheus
             .OnBeforeResourceStarted(async (_, _, cancellationToken) =>
             {
-                MonitoringConfiguration.WritePrometheus(settings.Source, configuration, settings.Fast);
+                MonitoringConfiguration.WritePrometheus(settings.Source, configuration, new PrometheusSettings(
+                    await Value(secrets.ScrapeToken, cancellationToken), await Value(secrets.AlertmanagerWebPassword, cancellationToken))
+                {
+                    DirectoryAsSeen = form.Containers ? MonitoringConfiguration.DeployedPrometheusDirectory : null,
+                    SecretsReadableByOthers = form.Containers,
+                    Fast = settings.Fast,
+                    WebPasswordHash = form.Containers ? await HashAsync(secrets.PrometheusWebPassword, cancellationToken) : null,
+                });
                 await WriteStaticTargetsAsync(configuration, form, targets, cancellationToken);
             })
-            .WithHttpHealthCheck("/-/ready", endpointName: HttpEndpoint)
+            .WithReadyCheck(form, PrometheusUser, secrets.PrometheusWebPassword)
             .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Prometheus")
             .WithUrls(context =>
             {
@@ -124,8 +144,10 @@ internal static class MonitoringStack
 
     /// <summary>Grafana with the repository's provisioning and dashboards (containers only: there is no Debian package).</summary>
     public static IResourceBuilder<ContainerResource> AddGrafana(this IDistributedApplicationBuilder builder, string name, MonitoringSettings settings,
-        IResourceBuilder<ParameterResource> adminPassword) =>
+        IResourceBuilder<ParameterResource> adminPassword, MonitoringSecrets secrets) =>
         builder.AddContainer(name, "grafana/grafana", "11.4.0")
+            // The Prometheus data source's password (monitoring/grafana/provisioning reads it from the environment).
+            .WithEnvironment("PROMETHEUS_WEB_PASSWORD", secrets.PrometheusWebPassword)
             .WithBindMount(Path.Combine(settings.Source, "grafana", "provisioning"), "/etc/grafana/provisioning", isReadOnly: true)
             .WithBindMount(Path.Combine(settings.Source, "grafana", "dashboards"), "/var/lib/grafana/dashboards", isReadOnly: true)
             .WithVolume("grafana-data", "/var/lib/grafana")
@@ -165,6 +187,48 @@ internal static class MonitoringStack
             [new(probes, new Dictionary<string, string> { ["blackbox"] = await Address(targets.BlackboxExporter) })]);
     }
 
+    /// <summary>
+    /// Healthy when <c>/-/ready</c> answers 200: through basic auth in the container form (its web.yml asks for a
+    /// password), directly on a loopback host process.
+    /// </summary>
+    private static IResourceBuilder<IResourceWithEndpoints> WithReadyCheck(this IResourceBuilder<IResourceWithEndpoints> resource, InfrastructureForm form,
+        string user, IResourceBuilder<ParameterResource> password)
+    {
+        if (form.HostProcesses)
+        {
+            return resource.WithHttpHealthCheck("/-/ready", endpointName: HttpEndpoint);
+        }
+
+        var key = $"{resource.Resource.Name}_ready_check";
+        resource.ApplicationBuilder.Services.AddHealthChecks()
+            .Add(new HealthCheckRegistration(key, _ => new ReadyWithBasicAuthCheck(resource.GetEndpoint(HttpEndpoint), user, password.Resource), null, null));
+        return resource.WithHealthCheck(key);
+    }
+
+    private static async Task<string> HashAsync(IResourceBuilder<ParameterResource> password, CancellationToken cancellationToken) =>
+        BCrypt.Net.BCrypt.HashPassword(await Value(password, cancellationToken), workFactor: 10);
+
     private static async Task<string> Value(IResourceBuilder<ParameterResource> parameter, CancellationToken cancellationToken) =>
         await parameter.Resource.GetValueAsync(cancellationToken) ?? "";
+}
+
+/// <summary>Prometheus's or Alertmanager's <c>/-/ready</c>, asked with the user and password of its web.yml.</summary>
+internal sealed class ReadyWithBasicAuthCheck(EndpointReference endpoint, string user, ParameterResource password) : IHealthCheck
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, endpoint.Url + "/-/ready");
+        request.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{await password.GetValueAsync(cancellationToken)}")));
+        try
+        {
+            using var response = await Http.SendAsync(request, cancellationToken);
+            return response.IsSuccessStatusCode ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy($"/-/ready answered {(int)response.StatusCode}");
+        }
+        catch (HttpRequestException exception)
+        {
+            return HealthCheckResult.Unhealthy(exception.Message);
+        }
+    }
 }

@@ -15,6 +15,7 @@ internal sealed partial class ScrapeTargetDiscovery(
     string prometheusConfiguration,
     InfrastructureForm form,
     PrometheusTargets targets,
+    IResourceBuilder<ParameterResource> scrapeToken,
     ResourceNotificationService notifications,
     ILogger logger) : BackgroundService
 {
@@ -25,6 +26,8 @@ internal sealed partial class ScrapeTargetDiscovery(
         await notifications.WaitForResourceAsync(targets.Orchestrator.Resource.Name, KnownResourceStates.Running, stoppingToken);
         var port = await targets.Orchestrator.GetEndpoint(MonitoringStack.HttpEndpoint).Property(EndpointProperty.Port).GetValueAsync(stoppingToken);
         using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+        // The list names internal addresses: the orchestrator asks for the scrape token, as of Prometheus.
+        http.DefaultRequestHeaders.Authorization = new("Bearer", await scrapeToken.Resource.GetValueAsync(stoppingToken));
         string? last = null;
         while (!stoppingToken.IsCancellationRequested)
         {

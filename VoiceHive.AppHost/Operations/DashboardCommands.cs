@@ -16,6 +16,9 @@ internal static class DashboardCommands
     public const string StartTraffic = "start-traffic";
     public const string StopTraffic = "stop-traffic";
     public const string SetTrafficRate = "set-traffic-rate";
+    public const string ListDeadLetters = "list-dead-letters";
+    public const string ReplayDeadLetters = "replay-dead-letters";
+    public const string IssueOperatorToken = "issue-operator-token";
 
     /// <summary>The hotels the simulated PMS serves (its data is deterministic per hotel; any other name works too).</summary>
     private static readonly string[] Hotels = ["grand-plaza", "harbor-view", "alpine-lodge", "city-central"];
@@ -23,7 +26,7 @@ internal static class DashboardCommands
     private const string AllHotels = "all";
 
     /// <summary>Inject a PMS fault (failure rate and latency, one hotel or all, after a confirmation) and clear it again.</summary>
-    public static IResourceBuilder<ProjectResource> WithPmsFaultCommands(this IResourceBuilder<ProjectResource> orchestrator, OperatorCredentials credentials) =>
+    public static IResourceBuilder<ProjectResource> WithPmsFaultCommands(this IResourceBuilder<ProjectResource> orchestrator, ServiceCredentials credentials) =>
         orchestrator
             .WithHttpCommand("/admin/pms-simulator", "Inject PMS fault", commandName: InjectPmsFault, commandOptions: new HttpCommandOptions
             {
@@ -78,8 +81,49 @@ internal static class DashboardCommands
                 PrepareRequest = async context => context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken),
             });
 
+    /// <summary>
+    /// A token for an operator (scope <c>operations</c>, valid for an hour), shown in the dashboard: for curl or the API
+    /// reference against the orchestrator's and the worker's operator endpoints while the AppHost runs.
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithOperatorTokenCommand(this IResourceBuilder<ProjectResource> service, ServiceCredentials credentials) =>
+        service.WithCommand(IssueOperatorToken, "Operator token", async context =>
+            CommandResults.Success("An operator's bearer token (scope operations), valid for an hour",
+                await credentials.IssueAsync(ServiceTokens.Operations, "dashboard-operator", TimeSpan.FromHours(1), context.CancellationToken),
+                CommandResultFormat.Text, displayImmediately: true),
+            new CommandOptions { Description = "Issue a bearer token with the operations scope, for curl or the API reference.", IconName = "Key" });
+
+    /// <summary>Look at the dead-letter stream, and put its entries back on the event stream after a fix.</summary>
+    public static IResourceBuilder<ProjectResource> WithDeadLetterCommands(this IResourceBuilder<ProjectResource> worker, ServiceCredentials credentials) =>
+        worker
+            .WithHttpCommand("/admin/dead-letters", "Dead letters", commandName: ListDeadLetters, commandOptions: new HttpCommandOptions
+            {
+                Method = HttpMethod.Get,
+                Description = "The events that failed every delivery, without their payloads.",
+                IconName = "MailWarning",
+                ResultMode = HttpCommandResultMode.Json,
+                PrepareRequest = async context => context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken),
+            })
+            .WithHttpCommand("/admin/dead-letters/replay", "Replay dead letters", commandName: ReplayDeadLetters, commandOptions: new HttpCommandOptions
+            {
+                Method = HttpMethod.Post,
+                Description = "Put every dead-lettered event back on the event stream; one already applied is not applied twice.",
+                ConfirmationMessage = "Put every dead-lettered event back on the event stream? Do it once the cause is fixed.",
+                IconName = "ArrowRepeatAll",
+                PrepareRequest = async context => context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken),
+                GetCommandResult = async context =>
+                {
+                    if (!context.Response.IsSuccessStatusCode)
+                    {
+                        return CommandResults.Failure($"The worker answered {(int)context.Response.StatusCode}.");
+                    }
+
+                    var result = await context.Response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(context.CancellationToken);
+                    return CommandResults.Success($"{result.GetProperty("replayed").GetInt32()} dead-lettered events put back on the stream");
+                },
+            });
+
     /// <summary>Start, stop and pace the traffic generator.</summary>
-    public static IResourceBuilder<ProjectResource> WithTrafficCommands(this IResourceBuilder<ProjectResource> traffic, OperatorCredentials credentials) =>
+    public static IResourceBuilder<ProjectResource> WithTrafficCommands(this IResourceBuilder<ProjectResource> traffic, ServiceCredentials credentials) =>
         traffic
             .WithTrafficCommand(StartTraffic, "Start traffic", "Play", new { running = true }, credentials)
             .WithTrafficCommand(StopTraffic, "Stop traffic", "Pause", new { running = false }, credentials)
@@ -106,7 +150,7 @@ internal static class DashboardCommands
             });
 
     private static IResourceBuilder<ProjectResource> WithTrafficCommand(this IResourceBuilder<ProjectResource> traffic, string name, string displayName, string icon,
-        object body, OperatorCredentials credentials) =>
+        object body, ServiceCredentials credentials) =>
         traffic.WithHttpCommand("/traffic", displayName, commandName: name, commandOptions: new HttpCommandOptions
         {
             Method = HttpMethod.Put,

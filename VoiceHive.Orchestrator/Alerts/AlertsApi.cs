@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using VoiceHive.Orchestrator.Infrastructure;
+using VoiceHive.ServiceDefaults;
 
 namespace VoiceHive.Orchestrator.Alerts;
 
@@ -22,11 +23,14 @@ public static partial class AlertsApi
 
     public static RouteGroupBuilder MapAlertsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/monitoring/alerts").WithTags("Alerts");
+        var api = app.MapGroup("/monitoring/alerts").WithTags("Alerts").RequireAuthorization(AuthenticationExtensions.OperationsPolicy);
+        // Alertmanager has no JWT: the webhook checks its own bearer token (ALERT_WEBHOOK_TOKEN).
         api.MapPost("/webhook", ReceiveAsync).WithName("AlertmanagerWebhook")
             .WithSummary("Alertmanager webhook (version 4), authenticated with a bearer token")
             .Accepts<AlertmanagerPayload>("application/json")
-            .DisableAntiforgery();
+            .DisableAntiforgery()
+            .AllowAnonymous()
+            .RequireRateLimiting(RateLimiting.WebhookPolicy);
         api.MapGet("/", ListAsync).WithName("ListAlerts").WithSummary("Active and recent alerts, with their incident timeline");
         return api;
     }

@@ -15,16 +15,21 @@ public static partial class CallsApi
 
     public static RouteGroupBuilder MapCallsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/calls").WithTags("Calls");
+        // The call channel (a telephony gateway, scope "calls") and the record with its transcript (operators, scope
+        // "operations"): two groups on one prefix, so that a calls token never reads what a caller said.
+        var api = app.MapGroup("/api/calls").WithTags("Calls")
+            .RequireAuthorization(AuthenticationExtensions.CallsPolicy).RequireRateLimiting(RateLimiting.CallsPolicy);
+        var records = app.MapGroup("/api/calls").WithTags("Calls").RequireAuthorization(AuthenticationExtensions.OperationsPolicy);
         api.MapPost("/", StartCallAsync).WithName("StartCall").WithSummary("Start a call on a hotel's line")
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         api.MapPost("/{id:guid}/turns", TakeTurnAsync).WithName("TakeTurn").WithSummary("Handle one caller utterance")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         api.MapPost("/{id:guid}/end", EndCallAsync).WithName("EndCall").WithSummary("End a call with its outcome")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapGet("/{id:guid}", GetCallAsync).WithName("GetCall").WithSummary("A call's record and transcript")
+        records.MapGet("/{id:guid}", GetCallAsync).WithName("GetCall").WithSummary("A call's record and transcript")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        api.ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.ProducesProblem(StatusCodes.Status503ServiceUnavailable).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        records.ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return api;
     }
 
@@ -126,7 +131,7 @@ public static partial class CallsApi
         {
             answer = await services.Conversation.AnswerAsync(state, detected, services.Cancellation);
         }
-        catch (Exception exception) when (DependencyFailureHandler.DependencyOf(exception) is null && exception is not OperationCanceledException)
+        catch (Exception exception) when (ServiceDefaults.Data.DependencyFailures.UnavailableDependency(exception) is null && exception is not OperationCanceledException)
         {
             await MarkErrorAsync(services, id);
             throw;

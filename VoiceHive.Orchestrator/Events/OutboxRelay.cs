@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using OpenTelemetry;
 using StackExchange.Redis;
 using VoiceHive.Orchestrator.Infrastructure;
+using VoiceHive.ServiceDefaults.Data;
 
 namespace VoiceHive.Orchestrator.Events;
 
@@ -13,6 +15,11 @@ namespace VoiceHive.Orchestrator.Events;
 /// A crash between XADD and the commit means the message is sent twice: delivery is at least once and
 /// the worker's effects are idempotent by message id.
 /// </summary>
+/// <remarks>
+/// An idle poll leaves no trace: whether anything is pending is asked with instrumentation suppressed (one index
+/// look-up on the partial index of undispatched messages), and only a pass that has messages to move starts a span,
+/// <c>relay outbox</c>, with its transaction, XADDs and update as children.
+/// </remarks>
 public sealed partial class OutboxRelay(
     NpgsqlDataSource dataSource,
     IConnectionMultiplexer redis,
@@ -44,7 +51,7 @@ public sealed partial class OutboxRelay(
             catch (Exception exception) when (exception is RedisException or NpgsqlException or TimeoutException)
             {
                 backoff = TimeSpan.FromMilliseconds(Math.Min(Math.Max(backoff.TotalMilliseconds * 2, 250), 5_000));
-                metrics.Error("outbox", DependencyFailureHandler.DependencyOf(exception) ?? "dependency");
+                metrics.Error("outbox", DependencyFailures.UnavailableDependency(exception) ?? "dependency");
                 LogRelayFailed(logger, exception.GetType().Name, backoff.TotalMilliseconds);
                 await Task.Delay(backoff, timeProvider, stoppingToken);
             }
@@ -54,6 +61,18 @@ public sealed partial class OutboxRelay(
     /// <summary>Relays one batch; returns how many messages it moved.</summary>
     public async Task<int> RelayBatchAsync(CancellationToken cancellationToken)
     {
+        using (SuppressInstrumentationScope.Begin())
+        {
+            await using var pending = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM outbox_messages WHERE dispatched_at IS NULL)");
+            if (await pending.ExecuteScalarAsync(cancellationToken) is not true)
+            {
+                return 0;
+            }
+        }
+
+        using var activity = OrchestratorTelemetry.ActivitySource.StartActivity("relay outbox");
+        activity?.SetTag("messaging.system", "redis");
+        activity?.SetTag("messaging.destination.name", _stream);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var batch = new List<(Guid Id, string Type, string Payload, string? TraceParent)>();
@@ -73,17 +92,19 @@ public sealed partial class OutboxRelay(
             }
         }
 
+        activity?.SetTag("messaging.batch.message_count", batch.Count);
         if (batch.Count == 0)
         {
+            // Another replica took them between the look-up and the lock.
             return 0;
         }
 
         var database = redis.GetDatabase();
         foreach (var message in batch)
         {
-            // XADD through ExecuteAsync: StackExchange.Redis 1.2.6 predates streams.
-            await database.ExecuteAsync("XADD", _stream, "MAXLEN", "~", options.Value.StreamMaxLength.ToString(System.Globalization.CultureInfo.InvariantCulture), "*",
-                "id", message.Id.ToString(), "type", message.Type, "payload", message.Payload, "traceparent", message.TraceParent ?? "");
+            await database.StreamAddAsync(_stream,
+                [new("id", message.Id.ToString()), new("type", message.Type), new("payload", message.Payload), new("traceparent", message.TraceParent ?? "")],
+                maxLength: options.Value.StreamMaxLength, useApproximateMaxLength: true);
         }
 
         await using (var mark = new NpgsqlCommand("UPDATE outbox_messages SET dispatched_at = now() WHERE id = ANY(@ids)", connection, transaction))

@@ -2,6 +2,7 @@ using VoiceHive.Orchestrator.Alerts;
 using VoiceHive.Orchestrator.Calls;
 using VoiceHive.Orchestrator.Pms;
 using VoiceHive.Orchestrator.Sla;
+using VoiceHive.ServiceDefaults;
 using VoiceHive.ServiceDefaults.Http;
 
 namespace VoiceHive.Orchestrator.Infrastructure;
@@ -33,14 +34,14 @@ internal static class Extensions
             .ValidateOnStart();
         services.AddOptions<PmsOptions>().BindConfiguration(PmsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SlaOptions>().Configure<IConfiguration>(SlaOptions.Bind).ValidateDataAnnotations().ValidateOnStart();
-        var webhook = services.AddOptions<AlertWebhookOptions>()
+        services.AddOptions<AlertWebhookOptions>()
             .BindConfiguration(AlertWebhookOptions.Section)
             .Configure<IConfiguration>((options, configuration) => options.Token ??= configuration["ALERT_WEBHOOK_TOKEN"]);
-        if (!development)
+        if (!development && string.IsNullOrWhiteSpace(builder.Configuration["ALERT_WEBHOOK_TOKEN"])
+            && string.IsNullOrWhiteSpace(builder.Configuration[$"{AlertWebhookOptions.Section}:Token"]))
         {
-            webhook.Validate(options => !string.IsNullOrWhiteSpace(options.Token),
-                "ALERT_WEBHOOK_TOKEN is not set: outside Development the alert webhook needs a bearer token, and the service does not start without one.")
-                .ValidateOnStart();
+            throw new StartupSettingsException(
+                "ALERT_WEBHOOK_TOKEN is not set: outside Development the alert webhook needs a bearer token, and the service does not start without one.");
         }
 
         services.AddSingleton<OrchestratorMetrics>();
@@ -68,7 +69,8 @@ internal static class Extensions
         services.AddPropertyManagementSystem(builder.Configuration);
 
         services.AddExceptionHandler<DependencyFailureHandler>();
-        services.AddOpenApi();
+        services.AddClientRateLimits();
+        services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>().AddOperationTransformer<BearerSecurityTransformer>());
         return builder;
     }
 

@@ -28,7 +28,8 @@ public static class ScrapeTargetsApi
             })
             .WithTags("Monitoring")
             .WithName("ScrapeTargets")
-            .WithSummary("Live replicas in Prometheus's HTTP service-discovery format");
+            .WithSummary("Live replicas in Prometheus's HTTP service-discovery format")
+            .RequireAuthorization(AuthenticationExtensions.ScrapePolicy);
 
     public sealed record TargetGroup(IReadOnlyList<string> Targets, IReadOnlyDictionary<string, string> Labels);
 }

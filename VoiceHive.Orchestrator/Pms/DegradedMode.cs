@@ -1,13 +1,15 @@
 using System.Collections.Frozen;
 using System.Text.Json;
 using Npgsql;
+using OpenTelemetry;
 using StackExchange.Redis;
 
 namespace VoiceHive.Orchestrator.Pms;
 
 /// <summary>
 /// Which hotels' PMS access is degraded, as the worker decided when a PMS alert fired (table
-/// <c>pms_degraded_hotels</c>), refreshed every two seconds so no request waits on it.
+/// <c>pms_degraded_hotels</c>), refreshed every two seconds so no request waits on it. A refresh is not worth a
+/// span: it runs with instrumentation suppressed.
 /// </summary>
 public sealed partial class DegradedHotels(NpgsqlDataSource dataSource, TimeProvider timeProvider, ILogger<DegradedHotels> logger) : BackgroundService
 {
@@ -25,6 +27,7 @@ public sealed partial class DegradedHotels(NpgsqlDataSource dataSource, TimeProv
         {
             try
             {
+                using var untraced = SuppressInstrumentationScope.Begin();
                 var hotels = new List<string>();
                 await using var command = dataSource.CreateCommand("SELECT DISTINCT hotel_id FROM pms_degraded_hotels");
                 await using var reader = await command.ExecuteReaderAsync(stoppingToken);

@@ -14,7 +14,4 @@ public sealed class PmsOptions
     /// <summary>The timeout while the hotel is in degraded mode (a PMS alert is firing for it): callers hear the fallback sooner.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan DegradedTimeout { get; set; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>The simulator's admin endpoint token (Development only); the endpoint refuses every request without one.</summary>
-    public string? SimulatorAdminToken { get; set; }
 }

@@ -1,19 +1,17 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using VoiceHive.Orchestrator.Infrastructure;
 
 namespace VoiceHive.Orchestrator.Pms;
 
 /// <summary>
 /// Development only: changes the simulated PMS's latency and failure rate at runtime, for everyone or
-/// one hotel, so that PMS alerts can be brought about on demand. Every request needs the bearer token
-/// <c>Pms:SimulatorAdminToken</c>; without one configured, every request is refused.
+/// one hotel, so that PMS alerts can be brought about on demand. For operators (scope <c>operations</c>).
 /// </summary>
 public static class PmsSimulatorApi
 {
     public static RouteGroupBuilder MapPmsSimulatorApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/admin/pms-simulator").WithTags("Development").AddEndpointFilter(RequireToken);
+        var api = app.MapGroup("/admin/pms-simulator").WithTags("Development").RequireAuthorization(AuthenticationExtensions.OperationsPolicy);
         api.MapGet("/", (PmsSimulatorSettings settings) => TypedResults.Ok(Describe(settings)));
         api.MapPut("/", Update);
         api.MapDelete("/", (PmsSimulatorSettings settings) =>
@@ -49,14 +47,6 @@ public static class PmsSimulatorApi
 
         settings.Set(update.HotelId, new SimulatorProfile(update.LatencyMedianMs, update.LatencyP95Ms, update.FailureRate));
         return TypedResults.Ok(Describe(settings));
-    }
-
-    private static async ValueTask<object?> RequireToken(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var token = context.HttpContext.RequestServices.GetRequiredService<IOptions<PmsOptions>>().Value.SimulatorAdminToken;
-        return BearerToken.Matches(context.HttpContext.Request.Headers.Authorization.ToString(), token)
-            ? await next(context)
-            : Problems.UnauthorizedProblem();
     }
 
     private static SimulatorState Describe(PmsSimulatorSettings settings) => new(settings.Default, settings.Hotels);

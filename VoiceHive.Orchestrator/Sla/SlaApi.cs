@@ -9,5 +9,6 @@ public static class SlaApi
                 TypedResults.Ok(await reporter.ReportAsync(hotel, cancellationToken)))
             .WithTags("Monitoring")
             .WithName("SlaReport")
-            .WithSummary("Call success rate, error budget, burn rate and PMS p95 per hotel and overall, over 1 h, 24 h and 30 d");
+            .WithSummary("Call success rate, error budget, burn rate and PMS p95 per hotel and overall, over 1 h, 24 h and 30 d")
+            .RequireAuthorization(AuthenticationExtensions.OperationsPolicy);
 }

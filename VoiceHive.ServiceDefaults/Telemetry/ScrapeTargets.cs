@@ -20,35 +20,28 @@ public sealed partial class ScrapeTargetAnnouncer(
     IConnectionMultiplexer redis,
     IConfiguration configuration,
     IHostEnvironment environment,
+    IHostApplicationLifetime lifetime,
     TimeProvider timeProvider,
     ILogger<ScrapeTargetAnnouncer> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
+    private readonly string? _host = configuration["Monitoring:AdvertisedHost"] is { } host && !string.IsNullOrWhiteSpace(host) ? host.Trim() : null;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var host = configuration["Monitoring:AdvertisedHost"];
-        if (string.IsNullOrWhiteSpace(host))
+        if (_host is null)
         {
             return;
         }
 
-        var service = ScrapeTargetRegistry.ServiceName(configuration, environment);
+        // The first pass once the server listens, so that a replica is listed as soon as it can be scraped.
+        await Task.Delay(Timeout.InfiniteTimeSpan, lifetime.ApplicationStarted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         while (!stoppingToken.IsCancellationRequested)
         {
-            var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-            var ports = addresses.Select(a => Uri.TryCreate(a.Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp ? uri.Port : 0)
-                .Where(port => port > 0).Distinct().ToList();
             try
             {
-                var now = timeProvider.GetUtcNow().ToUnixTimeSeconds();
-                var database = redis.GetDatabase();
-                foreach (var port in ports)
-                {
-                    await database.SortedSetAddAsync(ScrapeTargetRegistry.Key(service), $"{host}:{port.ToString(CultureInfo.InvariantCulture)}", now);
-                }
-
-                await database.SortedSetRemoveRangeByScoreAsync(ScrapeTargetRegistry.Key(service), double.NegativeInfinity, now - ScrapeTargetRegistry.Lifetime.TotalSeconds);
+                await AnnounceAsync();
             }
             catch (Exception exception) when (exception is RedisException or TimeoutException)
             {
@@ -57,6 +50,29 @@ public sealed partial class ScrapeTargetAnnouncer(
 
             await Task.Delay(Interval, timeProvider, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+    }
+
+    /// <summary>One pass: announces every HTTP port this replica listens on, at <c>Monitoring:AdvertisedHost</c>; nothing without one. Returns how many addresses.</summary>
+    public async Task<int> AnnounceAsync()
+    {
+        if (_host is null)
+        {
+            return 0;
+        }
+
+        var service = ScrapeTargetRegistry.ServiceName(configuration, environment);
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var ports = addresses.Select(a => Uri.TryCreate(a.Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp ? uri.Port : 0)
+            .Where(port => port > 0).Distinct().ToList();
+        var now = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        var database = redis.GetDatabase();
+        foreach (var port in ports)
+        {
+            await database.SortedSetAddAsync(ScrapeTargetRegistry.Key(service), $"{_host}:{port.ToString(CultureInfo.InvariantCulture)}", now);
+        }
+
+        await database.SortedSetRemoveRangeByScoreAsync(ScrapeTargetRegistry.Key(service), double.NegativeInfinity, now - ScrapeTargetRegistry.Lifetime.TotalSeconds);
+        return ports.Count;
     }
 
     [LoggerMessage(EventId = 700, Level = LogLevel.Debug, Message = "Could not announce this replica's scrape address ({ExceptionType}); retrying")]

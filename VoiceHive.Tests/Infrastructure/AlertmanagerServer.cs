@@ -20,9 +20,25 @@ public sealed class AlertmanagerServer : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<AlertmanagerServer> StartAsync(string configurationYaml, IReadOnlyDictionary<string, string>? files = null)
+    /// <summary>Starts Alertmanager; with <paramref name="webConfigYaml"/> (its <c>--web.config.file</c>) <see cref="Http"/> sends <paramref name="basicAuth"/>.</summary>
+    public static async Task<AlertmanagerServer> StartAsync(string configurationYaml, IReadOnlyDictionary<string, string>? files = null,
+        string? webConfigYaml = null, (string User, string Password)? basicAuth = null)
     {
         var server = new AlertmanagerServer(TestDirectories.Create("am"), TestDirectories.FreePort());
+        List<string> webArguments = [];
+        if (webConfigYaml is not null)
+        {
+            var webConfig = Path.Combine(server.Directory, "web.yml");
+            await File.WriteAllTextAsync(webConfig, webConfigYaml);
+            webArguments.Add($"--web.config.file={webConfig}");
+        }
+
+        if (basicAuth is { } credentials)
+        {
+            server.Http.DefaultRequestHeaders.Authorization = new("Basic",
+                Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{credentials.User}:{credentials.Password}")));
+        }
+
         foreach (var (name, content) in files ?? new Dictionary<string, string>())
         {
             var path = Path.Combine(server.Directory, name);
@@ -34,7 +50,7 @@ public sealed class AlertmanagerServer : IAsyncDisposable
         await File.WriteAllTextAsync(configuration, configurationYaml);
         server._process = ManagedProcess.Start(Binaries.Require("prometheus-alertmanager", "prometheus-alertmanager"),
             [$"--config.file={configuration}", $"--storage.path={Path.Combine(server.Directory, "data")}",
-             $"--web.listen-address=127.0.0.1:{server.Port.ToString(CultureInfo.InvariantCulture)}", "--cluster.listen-address="],
+             $"--web.listen-address=127.0.0.1:{server.Port.ToString(CultureInfo.InvariantCulture)}", "--cluster.listen-address=", .. webArguments],
             Path.Combine(server.Directory, "alertmanager.log"));
         try
         {

@@ -16,6 +16,22 @@ internal static class Binaries
                 $"(sudo apt-get install --no-install-recommends {debianPackage}); eng/deps.sh installs every package the tests need.");
     }
 
+    /// <summary>A service's assembly as built beside these tests (same configuration), to run as a process of its own.</summary>
+    public static string ServiceAssembly(string project)
+    {
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, project, "bin", configuration, "net10.0", project + ".dll");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException($"{project}.dll not found; build the solution first.");
+    }
+
     /// <summary>The newest PostgreSQL server's bin directory (<c>/usr/lib/postgresql/N/bin</c>).</summary>
     public static string PostgresBinDirectory()
     {

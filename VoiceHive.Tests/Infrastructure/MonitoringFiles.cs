@@ -9,11 +9,28 @@ namespace VoiceHive.Tests.Infrastructure;
 /// </summary>
 public static class MonitoringFiles
 {
+    /// <summary>The password of the web configs' users in tests; <see cref="WebPasswordBcrypt"/> is its bcrypt hash (a test fixture, not a secret).</summary>
+    public const string WebPassword = "test-password";
+
+    public const string WebPasswordBcrypt = "$2b$10$04xKVcJ.z15jVNsS.mPES.ZrpP8tsxU7EQhfH7jQRFPDn/V3wlK82";
+
+    public static string Monitoring => Repository.Path("monitoring");
+
     public static string PrometheusDirectory => Repository.Path("monitoring", "prometheus");
 
-    /// <summary>prometheus.yml with 1 s scrape and evaluation intervals.</summary>
-    public static string PrometheusConfigAtTestSpeed() =>
-        MonitoringConfiguration.FastScrapes(File.ReadAllText(Path.Combine(PrometheusDirectory, "prometheus.yml")));
+    /// <summary>prometheus.yml reading its secrets from <paramref name="directory"/> (<see cref="PrometheusSecretsAsync"/>), as a run without containers derives it.</summary>
+    public static string PrometheusConfig(string directory) => MonitoringConfiguration.PrometheusYaml(Monitoring, directory, fast: false);
+
+    /// <summary><see cref="PrometheusConfig"/> with 1 s scrape and evaluation intervals.</summary>
+    public static string PrometheusConfigAtTestSpeed(string directory) => MonitoringConfiguration.PrometheusYaml(Monitoring, directory, fast: true);
+
+    /// <summary>A fresh directory with the secrets Prometheus reads (secrets/scrape_token, secrets/alertmanager_password).</summary>
+    public static Task<string> PrometheusSecretsAsync(string scrapeToken)
+    {
+        var directory = TestDirectories.Create("prom-config");
+        MonitoringConfiguration.WritePrometheus(Monitoring, directory, new PrometheusSettings(scrapeToken, WebPassword));
+        return Task.FromResult(directory);
+    }
 
     /// <summary>The rule files with 20 s rate windows and 5 s "for", keyed by their path relative to prometheus.yml.</summary>
     public static Dictionary<string, string> RulesAtTestSpeed() =>
@@ -30,7 +47,7 @@ public static class MonitoringFiles
         Uri? orchestrator = null, Uri? pagerDuty = null, bool fastGrouping = false)
     {
         var directory = TestDirectories.Create("am-config");
-        MonitoringConfiguration.WriteAlertmanager(Repository.Path("monitoring"), directory, new AlertmanagerSettings(
+        MonitoringConfiguration.WriteAlertmanager(Monitoring, directory, new AlertmanagerSettings(
             new Uri(orchestrator ?? new Uri("http://127.0.0.1:9"), "/monitoring/alerts/webhook"), webhookToken, slackWebhookUrl, pagerDutyRoutingKey)
         {
             PagerDutyUrl = pagerDuty is null ? null : new Uri(pagerDuty, "/v2/enqueue"),
@@ -38,4 +55,8 @@ public static class MonitoringFiles
         });
         return File.ReadAllText(Path.Combine(directory, "alertmanager.yml"));
     }
+
+    /// <summary>A web config template (<c>monitoring/prometheus/web.yml</c> or <c>monitoring/alertmanager/web.yml</c>) rendered as a deployment would, with <see cref="WebPasswordBcrypt"/>.</summary>
+    public static string WebConfig(string component) =>
+        MonitoringConfiguration.RenderWebConfig(File.ReadAllText(Repository.Path("monitoring", component, "web.yml")), WebPasswordBcrypt);
 }

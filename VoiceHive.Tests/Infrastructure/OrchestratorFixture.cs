@@ -12,10 +12,10 @@ public static class OrchestratorDriver
     public const string Hotel = "grand-plaza";
     public const string CallerNumber = "+447700900123";
 
-    /// <summary>An orchestrator on a fresh database, its PMS simulator answering at once and never failing.</summary>
-    public static async Task<OrchestratorApplication> StartAsync(SharedServers servers, IReadOnlyDictionary<string, string?>? extra = null)
+    /// <summary>An orchestrator on a fresh database (or <paramref name="database"/>), its PMS simulator answering at once and never failing.</summary>
+    public static async Task<OrchestratorApplication> StartAsync(SharedServers servers, IReadOnlyDictionary<string, string?>? extra = null, string? database = null)
     {
-        var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, extra);
+        var app = OrchestratorApplication.For(database ?? await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, extra);
         app.Services.GetService<orchestrator::VoiceHive.Orchestrator.Pms.PmsSimulatorSettings>()
             ?.Set(null, new orchestrator::VoiceHive.Orchestrator.Pms.SimulatorProfile(0, 0, 0));
         return app;

@@ -47,27 +47,44 @@ public sealed class PostgresServer(bool durable = false) : IAsyncLifetime
         for (var attempt = 0; ; attempt++)
         {
             Port = TestDirectories.FreePort();
-            _process = ManagedProcess.Start(Path.Combine(bin, "postgres"),
-                ["-D", data, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-k", socket,
-                 "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300",
-                 .. durable ? Array.Empty<string>() : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]],
-                Path.Combine(_directory, "postgres.log"), OsUser);
             try
             {
-                await Eventually.Until(CanConnectAsync, "PostgreSQL to accept connections", TimeSpan.FromSeconds(60));
+                await StartAsync();
                 return;
             }
-            catch (TimeoutException) when (attempt < 2 && _process.HasExited)
+            catch (InvalidOperationException) when (attempt < 2 && _process is null)
             {
                 // Another process took the port between asking and binding; try another.
-                await _process.DisposeAsync();
-                await (_admin?.DisposeAsync() ?? ValueTask.CompletedTask);
-                _admin = null;
             }
-            catch (TimeoutException exception)
+        }
+    }
+
+    /// <summary>Starts the server on its port and data directory (again, after <see cref="StopAsync"/>).</summary>
+    public async Task StartAsync()
+    {
+        var data = Path.Combine(_directory, "data");
+        _process = ManagedProcess.Start(Path.Combine(Binaries.PostgresBinDirectory(), "postgres"),
+            ["-D", data, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-k", Path.Combine(_directory, "socket"),
+             "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300",
+             .. durable ? Array.Empty<string>() : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]],
+            Path.Combine(_directory, "postgres.log"), OsUser);
+        try
+        {
+            await Eventually.Until(CanConnectAsync, "PostgreSQL to accept connections", TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException exception)
+        {
+            var log = _process.TailOfLog();
+            var exited = _process.HasExited;
+            await (_admin?.DisposeAsync() ?? ValueTask.CompletedTask);
+            _admin = null;
+            if (exited)
             {
-                throw new InvalidOperationException($"PostgreSQL did not start:\n{_process.TailOfLog()}", exception);
+                await _process.DisposeAsync();
+                _process = null;
             }
+
+            throw new InvalidOperationException($"PostgreSQL did not start:\n{log}", exception);
         }
     }
 
@@ -82,7 +99,17 @@ public sealed class PostgresServer(bool durable = false) : IAsyncLifetime
 
     // Named, so that the harness's own pool does not put a connection string into the (process-wide)
     // Npgsql metrics that the services under test expose.
-    private NpgsqlDataSource Admin => _admin ??= new NpgsqlDataSourceBuilder(AdminConnectionString) { Name = "test-harness" }.Build();
+    private NpgsqlDataSource Admin => _admin ??= Untraced(new NpgsqlDataSourceBuilder(AdminConnectionString) { Name = "test-harness" }).Build();
+
+    /// <summary>A harness data source whose commands and connections make no spans among the services' own.</summary>
+    internal static NpgsqlDataSourceBuilder Untraced(NpgsqlDataSourceBuilder builder)
+    {
+        builder.ConfigureTracing(tracing => tracing
+            .ConfigureCommandFilter(_ => false)
+            .ConfigureBatchFilter(_ => false)
+            .EnablePhysicalOpenTracing(false));
+        return builder;
+    }
 
     /// <summary>Stops the server (PostgreSQL's fast shutdown, SIGINT: it does not wait for clients).</summary>
     public async Task StopAsync()

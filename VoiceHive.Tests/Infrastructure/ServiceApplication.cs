@@ -34,7 +34,7 @@ public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProg
 
     protected ServiceApplication(IReadOnlyDictionary<string, string?> settings)
     {
-        _settings = new Dictionary<string, string?>(settings)
+        _settings = new Dictionary<string, string?>(TestTokens.Settings.Concat(settings).GroupBy(s => s.Key).ToDictionary(g => g.Key, g => g.Last().Value))
         {
             // Keep test runs quick to fail when a dependency is absent at start-up.
             ["Database:MigrationTimeout"] = settings.GetValueOrDefault("Database:MigrationTimeout") ?? "00:00:20",
@@ -68,6 +68,13 @@ public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProg
         }
     }
 
+    /// <summary>Clients carry a token with both scopes; authentication tests make their own requests without one or with another.</summary>
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.Create(TestTokens.AllScopes));
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         // UseSetting reaches WebApplication.CreateBuilder's configuration before Program reads it.
@@ -94,8 +101,7 @@ public sealed class OrchestratorApplication(IReadOnlyDictionary<string, string?>
         {
             ["ConnectionStrings:voicehivedb"] = databaseConnectionString,
             ["ConnectionStrings:redis"] = redisConnectionString,
-            // Tests share one Redis: the services of one database share one event stream, and no other.
-            ["Events:Stream"] = "voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(databaseConnectionString).Database,
+            ["Events:Stream"] = EventStreams.Of(databaseConnectionString),
             // Quick enough for tests to see events handled and stuck ones reclaimed.
             ["Consumer:IdleDelay"] = "00:00:00.050",
             ["Outbox:PollInterval"] = "00:00:00.050",

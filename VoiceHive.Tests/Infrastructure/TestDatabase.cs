@@ -19,7 +19,8 @@ public static class TestDatabase
         await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
     }
 
-    // Named, so that the pool's name (a label of Npgsql's process-wide metrics) is not the connection string.
+    // Named, so that the pool's name (a label of Npgsql's process-wide metrics) is not the connection string; and
+    // untraced, so that the harness's queries never show among the services' spans (Npgsql's source is process-wide).
     private static NpgsqlDataSource Open(string connectionString) =>
-        new NpgsqlDataSourceBuilder(connectionString) { Name = "test-harness" }.Build();
+        PostgresServer.Untraced(new NpgsqlDataSourceBuilder(connectionString) { Name = "test-harness" }).Build();
 }

@@ -63,24 +63,27 @@ public sealed class MonitoringConfigurationTests
     }
 
     [Fact]
-    public async Task FastAlertingShortensGroupingRuleWindowsAndScrapesOnly()
+    public async Task PrometheusReadsItsSecretsFromItsDirectoryAndFastAlertingShortensOnlyTheIntervals()
     {
         var alertmanager = TestDirectories.Create("am-derived");
         var prometheus = TestDirectories.Create("prom-derived");
 
         MonitoringConfiguration.WriteAlertmanager(Monitoring, alertmanager, Settings() with { Fast = true });
-        MonitoringConfiguration.WritePrometheus(Monitoring, prometheus, fast: true);
+        MonitoringConfiguration.WritePrometheus(Monitoring, prometheus, new PrometheusSettings("a-scrape-token", "a-password") { Fast = true });
 
         var derived = await File.ReadAllTextAsync(Path.Combine(alertmanager, "alertmanager.yml"), TestContext.Current.CancellationToken);
         var rules = await File.ReadAllTextAsync(Path.Combine(prometheus, "rules", "voicehive_alerts.yml"), TestContext.Current.CancellationToken);
         var scrapes = await File.ReadAllTextAsync(Path.Combine(prometheus, "prometheus.yml"), TestContext.Current.CancellationToken);
         var check = await Promtool.RunAsync(["check", "config", Path.Combine(prometheus, "prometheus.yml")]);
+        var token = Path.Combine(prometheus, "secrets", "scrape_token");
         Assert.Contains("group_wait: 1s", derived, StringComparison.Ordinal);
         Assert.Contains("[20s]", rules, StringComparison.Ordinal);
         Assert.DoesNotContain("[5m]", rules, StringComparison.Ordinal);
         Assert.DoesNotContain("for: 2m", rules, StringComparison.Ordinal);
         Assert.DoesNotContain("scrape_interval: 15s", scrapes, StringComparison.Ordinal);
         Assert.True(check.ExitCode == 0, check.Output);
+        Assert.Contains($"credentials_file: {token}", scrapes, StringComparison.Ordinal);
+        Assert.Equal("a-scrape-token", await File.ReadAllTextAsync(token, TestContext.Current.CancellationToken));
         Assert.All(MonitoringConfiguration.TargetFiles, job => Assert.True(File.Exists(Path.Combine(prometheus, "targets", job + ".json")), job));
     }
 

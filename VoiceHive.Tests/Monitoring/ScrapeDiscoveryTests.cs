@@ -1,5 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using VoiceHive.ServiceDefaults.Telemetry;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Monitoring;
@@ -63,14 +66,25 @@ public sealed class ScrapeDiscoveryTests(SharedServers servers)
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var redis = new RedisServer();
         await redis.InitializeAsync();
-        await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), redis.ConnectionString,
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var silent = OrchestratorApplication.For(database, redis.ConnectionString,
             new Dictionary<string, string?> { ["OTEL_SERVICE_NAME"] = "orchestrator" });
-        app.UseRealPort();
-        using var client = new HttpClient { BaseAddress = app.Address };
+        await using var announced = OrchestratorApplication.For(database, redis.ConnectionString,
+            new Dictionary<string, string?> { ["OTEL_SERVICE_NAME"] = "orchestrator", ["Monitoring:AdvertisedHost"] = "127.0.0.1" });
+        silent.UseRealPort();
+        announced.UseRealPort();
+        using var client = new HttpClient { BaseAddress = silent.Address };
 
-        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        // A pass of each replica's announcer, now that both listen: the one with a host is the proof that a pass announces.
+        var silentCount = await Announcer(silent).AnnounceAsync();
+        var announcedCount = await Announcer(announced).AnnounceAsync();
         var body = await client.GetFromJsonAsync<JsonElement>("/monitoring/scrape-targets", cancellationToken);
 
-        Assert.Equal(0, body.GetArrayLength());
+        Assert.Equal(0, silentCount);
+        Assert.Equal(1, announcedCount);
+        Assert.Equal([announced.Address.Authority], body.EnumerateArray().SelectMany(g => g.GetProperty("targets").EnumerateArray()).Select(t => t.GetString()));
     }
+
+    private static ScrapeTargetAnnouncer Announcer(IServiceApplication app) =>
+        app.Services.GetServices<IHostedService>().OfType<ScrapeTargetAnnouncer>().Single();
 }

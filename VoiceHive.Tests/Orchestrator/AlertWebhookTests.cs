@@ -38,7 +38,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
     public async Task WithoutAConfiguredTokenEveryDeliveryIsRefused()
     {
         await using var app = await OrchestratorDriver.StartAsync(servers);
-        using var client = Authorized(app.CreateClient());
+        using var client = Authorized(app);
 
         using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing")), Cancellation);
 
@@ -50,7 +50,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
         await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, WithToken);
-        using var client = Authorized(app.CreateClient());
+        using var client = Authorized(app);
         var body = Payload("firing");
 
         var results = new List<JsonElement>();
@@ -71,7 +71,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
         await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, WithToken);
-        using var client = Authorized(app.CreateClient());
+        using var client = Authorized(app);
 
         await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing")), Cancellation);
         await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("resolved")), Cancellation);
@@ -94,7 +94,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
         await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, WithToken);
-        using var client = Authorized(app.CreateClient());
+        using var client = Authorized(app);
         await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing", fingerprint: "already-stored")), Cancellation);
 
         // One notification: the alert stored before (no change), a new alert twice (firing, then resolved: one change,
@@ -129,7 +129,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
         await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, WithToken);
-        using var client = Authorized(app.CreateClient());
+        using var client = Authorized(app);
         var notification = System.Text.Json.Nodes.JsonNode.Parse(Payload("firing"))!;
         var alerts = notification["alerts"]!.AsArray();
         alerts[0]!["startsAt"] = "2026-11-22T10:00:00.1234567Z";
@@ -147,7 +147,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
     public async Task ANulCharacterIsABadRequestNotARetry()
     {
         await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, WithToken);
-        using var client = Authorized(app.CreateClient());
+        using var client = Authorized(app);
         var notification = System.Text.Json.Nodes.JsonNode.Parse(Payload("firing"))!;
         notification["alerts"]![0]!["annotations"]!["summary"] = "PMS\u0000slow";
 
@@ -161,7 +161,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
     public async Task TheListFiltersByStatusSeverityAndHotel()
     {
         await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
-        using var client = Authorized(app.CreateClient());
+        using var client = Authorized(app);
         await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing", fingerprint: "a1", hotel: "grand-plaza", severity: "warning")), Cancellation);
         await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing", fingerprint: "b2", hotel: "harbor-view", severity: "critical")), Cancellation);
         await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("resolved", fingerprint: "a1", hotel: "grand-plaza", severity: "warning")), Cancellation);
@@ -183,7 +183,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
     public async Task AnOversizedBodyIs413()
     {
         await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
-        using var client = Authorized(app.CreateClient());
+        using var client = Authorized(app);
         var huge = Payload("firing").Replace("\"summary\":\"PMS response time is slow\"", $"\"summary\":\"{new string('x', 1_100_000)}\"", StringComparison.Ordinal);
 
         using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(huge), Cancellation);
@@ -194,8 +194,9 @@ public sealed class AlertWebhookTests(SharedServers servers)
     [Fact]
     public async Task HostileBodiesNeverCauseA5xxAndTheServiceStaysHealthy()
     {
-        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
-        using var client = Authorized(app.CreateClient());
+        // Hundreds of deliveries back to back: above the webhook's default rate limit, which is not under test here.
+        await using var app = await OrchestratorDriver.StartAsync(servers, new Dictionary<string, string?>(WithToken) { ["RateLimiting:Webhook:PermitLimit"] = "100000" });
+        using var client = Authorized(app);
 
         var statuses = new List<(int Status, string Case)>();
         foreach (var (name, body) in HostileBodies())
@@ -218,7 +219,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
         await using var postgres = new PostgresServer();
         await postgres.InitializeAsync();
         await using var app = OrchestratorApplication.For(await postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString, WithToken);
-        using var client = Authorized(app.CreateClient());
+        using var client = Authorized(app);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing", fingerprint: "before")), Cancellation)).StatusCode);
 
         await postgres.StopAsync();
@@ -258,10 +259,20 @@ public sealed class AlertWebhookTests(SharedServers servers)
         });
     }
 
-    internal static HttpClient Authorized(HttpClient client)
+    /// <summary>A client that sends the webhook token to the webhook, as Alertmanager does, and the harness's JWT everywhere else.</summary>
+    internal static HttpClient Authorized(OrchestratorApplication app) => app.CreateDefaultClient(new WebhookToken());
+
+    private sealed class WebhookToken : DelegatingHandler
     {
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        return client;
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri?.AbsolutePath.EndsWith("/monitoring/alerts/webhook", StringComparison.Ordinal) == true)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

@@ -58,20 +58,21 @@ public sealed class PmsAdapterTests(SharedServers servers)
     }
 
     [Fact]
-    public async Task TheSimulatorAdminEndpointNeedsItsToken()
+    public async Task TheSimulatorAdminEndpointNeedsAnOperationsToken()
     {
-        await using var app = await OrchestratorDriver.StartAsync(servers, new Dictionary<string, string?> { ["Pms:SimulatorAdminToken"] = "sim-token" });
+        await using var app = await OrchestratorDriver.StartAsync(servers);
         using var client = app.CreateClient();
         var update = new { hotelId = "grand-plaza", latencyMedianMs = 0, latencyP95Ms = 0, failureRate = 1.0 };
 
-        using var anonymous = await client.PutAsJsonAsync("/admin/pms-simulator", update, Cancellation);
-        client.DefaultRequestHeaders.Authorization = new("Bearer", "sim-token");
-        using var invalid = await client.PutAsJsonAsync("/admin/pms-simulator", new { latencyMedianMs = 10, latencyP95Ms = 5, failureRate = 2.0 }, Cancellation);
-        using var accepted = await client.PutAsJsonAsync("/admin/pms-simulator", update, Cancellation);
+        using var anonymous = await Send(app, update, token: null);
+        using var callChannel = await Send(app, update, TestTokens.Create("calls"));
+        using var invalid = await Send(app, new { latencyMedianMs = 10, latencyP95Ms = 5, failureRate = 2.0 }, TestTokens.Create("operations"));
+        using var accepted = await Send(app, update, TestTokens.Create("operations"));
         var call = await client.StartCallAsync();
         var turn = await client.TurnAsync(call, "Reservation GR1001?");
 
         await anonymous.ProblemAsync(401);
+        await callChannel.ProblemAsync(403);
         var problem = await invalid.ProblemAsync(400);
         Assert.True(problem.GetProperty("errors").TryGetProperty("failureRate", out _));
         Assert.True(problem.GetProperty("errors").TryGetProperty("latencyP95Ms", out _));
@@ -87,15 +88,20 @@ public sealed class PmsAdapterTests(SharedServers servers)
             {
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["ALERT_WEBHOOK_TOKEN"] = "t",
+                ["Monitoring:ScrapeToken"] = "s",
                 ["Calls:CallerHashKey"] = "a-production-key-of-some-length",
-                ["Pms:SimulatorAdminToken"] = "sim-token",
             });
         using var client = app.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", "sim-token");
 
         using var response = await client.GetAsync("/admin/pms-simulator", Cancellation);
 
         Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    private static async Task<HttpResponseMessage> Send(OrchestratorApplication app, object body, string? token)
+    {
+        using var client = app.CreateClient().WithToken(token);
+        return await client.PutAsJsonAsync("/admin/pms-simulator", body, Cancellation);
     }
 
     private static Task WriteStatus(HttpContext context, int status)

@@ -9,7 +9,8 @@ namespace VoiceHive.Tests.Orchestrator;
 
 /// <summary>
 /// A scripted call's whole telemetry stream (every trace, metric and log record exported over OTLP,
-/// and every log message with its state and scopes) holds neither the caller's number nor what they said.
+/// and every log message with its state and scopes) holds neither the caller's number nor what they said,
+/// nor any credential: the JWT, the scrape token, the webhook token.
 /// Runs alone for the same reason as <see cref="Services.OtlpExportTests"/>.
 /// </summary>
 [Collection(nameof(AloneCollection))]
@@ -17,6 +18,8 @@ public sealed class PrivacyTests(SharedServers servers)
 {
     private const string Number = "+447700900987";
     private const string Utterance = "Hello, this is Margaret Thistlewood, is my booking GR1042 still fine";
+    private const string ScrapeToken = "privacy-scrape-token-5c1d";
+    private const string WebhookToken = "privacy-webhook-token-9e2a";
 
     [Fact]
     public async Task NoCallerNumberOrUtteranceReachesLogsTracesOrMetrics()
@@ -30,16 +33,31 @@ public sealed class PrivacyTests(SharedServers servers)
                 ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.HttpEndpoint.ToString(),
                 ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
                 ["Logging:LogLevel:Default"] = "Debug",
+                ["Monitoring:ScrapeToken"] = ScrapeToken,
+                ["ALERT_WEBHOOK_TOKEN"] = WebhookToken,
             });
         var withLogs = app.WithWebHostBuilder(builder => builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(logs)));
         string businessMetrics;
+        string jwt;
         using (var client = withLogs.CreateClient())
         {
+            jwt = client.DefaultRequestHeaders.Authorization!.Parameter!;
             var call = await client.StartCallAsync(number: Number);
             await client.TurnAsync(call, Utterance);
             await client.TurnAsync(call, "Margaret again, what time is check-out?");
             await client.EndAsync(call, "resolved");
-            businessMetrics = await client.GetStringAsync("/monitoring/metrics", cancellationToken);
+            // Refused credentials are as secret as accepted ones: a wrong scrape token, a JWT at the webhook.
+            using (await client.GetAsync("/metrics", cancellationToken))
+            using (await client.PostAsync("/monitoring/alerts/webhook", new StringContent(AlertWebhookTests.Payload("firing")), cancellationToken))
+            {
+            }
+
+            using var scrape = withLogs.CreateClient().WithToken(ScrapeToken);
+            businessMetrics = await scrape.GetStringAsync("/monitoring/metrics", cancellationToken);
+            using var alertmanager = withLogs.CreateClient().WithToken(WebhookToken);
+            using var delivered = await alertmanager.PostAsync("/monitoring/alerts/webhook",
+                new StringContent(AlertWebhookTests.Payload("firing"), Encoding.UTF8, "application/json"), cancellationToken);
+            Assert.True(delivered.IsSuccessStatusCode);
         }
 
         await withLogs.DisposeAsync();
@@ -49,7 +67,8 @@ public sealed class PrivacyTests(SharedServers servers)
         Assert.NotEmpty(receiver.ReceivedOn("/v1/traces"));
         Assert.NotEmpty(receiver.ReceivedOn("/v1/logs"));
         Assert.NotEmpty(logs.Lines);
-        foreach (var secret in (string[])[Number, Number[1..], "7700900987", "Margaret", "Thistlewood", "what time is check-out"])
+        foreach (var secret in (string[])[Number, Number[1..], "7700900987", "Margaret", "Thistlewood", "what time is check-out",
+            jwt, jwt.Split('.')[2], ScrapeToken, WebhookToken])
         {
             Assert.True(Encoding.UTF8.GetBytes(secret) is var bytes && exported.AsSpan().IndexOf(bytes) < 0, $"'{secret}' was exported over OTLP");
             Assert.DoesNotContain(logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));

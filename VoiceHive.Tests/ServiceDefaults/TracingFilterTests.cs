@@ -41,10 +41,27 @@ public sealed class TracingFilterTests
     [InlineData(false, ActivityTraceFlags.Recorded)]
     public void RemoteOrRecordedParentsAndRootsAreLeftToTheConfiguredSampler(bool remote, ActivityTraceFlags flags)
     {
-        var sampler = new UnrecordedParentSampler(new AlwaysOnSampler());
+        // The inner sampler answers what neither a hard-coded "sample" nor "drop" would: RecordOnly.
+        var inner = new RecordOnlySampler();
+        var sampler = new UnrecordedParentSampler(inner);
         var parent = new ActivityContext(TraceId, ActivitySpanId.CreateRandom(), flags, isRemote: remote);
 
-        Assert.Equal(SamplingDecision.RecordAndSample, sampler.ShouldSample(new SamplingParameters(parent, TraceId, "GET", ActivityKind.Server)).Decision);
-        Assert.Equal(SamplingDecision.RecordAndSample, sampler.ShouldSample(new SamplingParameters(default, TraceId, "GET", ActivityKind.Server)).Decision);
+        var withParent = sampler.ShouldSample(new SamplingParameters(parent, TraceId, "GET", ActivityKind.Server)).Decision;
+        var root = sampler.ShouldSample(new SamplingParameters(default, TraceId, "GET", ActivityKind.Server)).Decision;
+
+        Assert.Equal(SamplingDecision.RecordOnly, withParent);
+        Assert.Equal(SamplingDecision.RecordOnly, root);
+        Assert.Equal([parent, default], inner.Asked);
+    }
+
+    private sealed class RecordOnlySampler : Sampler
+    {
+        public List<ActivityContext> Asked { get; } = [];
+
+        public override SamplingResult ShouldSample(in SamplingParameters samplingParameters)
+        {
+            Asked.Add(samplingParameters.ParentContext);
+            return new SamplingResult(SamplingDecision.RecordOnly);
+        }
     }
 }

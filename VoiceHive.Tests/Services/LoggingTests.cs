@@ -16,6 +16,7 @@ public sealed class LoggingTests(SharedServers servers)
             {
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 ["ALERT_WEBHOOK_TOKEN"] = "a-webhook-token",
+                ["Monitoring:ScrapeToken"] = "a-scrape-token",
                 ["Calls:CallerHashKey"] = "a-production-key-of-some-length",
             });
 

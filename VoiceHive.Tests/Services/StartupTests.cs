@@ -37,7 +37,12 @@ public sealed class StartupTests(SharedServers servers)
     public async Task OutsideDevelopmentTheOrchestratorRefusesToStartWithoutAWebhookToken()
     {
         await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
-            new Dictionary<string, string?> { ["ASPNETCORE_ENVIRONMENT"] = "Production", ["Calls:CallerHashKey"] = "a-production-key-of-some-length" });
+            new Dictionary<string, string?>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["Monitoring:ScrapeToken"] = "a-scrape-token",
+                ["Calls:CallerHashKey"] = "a-production-key-of-some-length",
+            });
 
         var exception = Record.Exception(() => app.CreateClient());
 

@@ -14,12 +14,9 @@ namespace VoiceHive.Tests.Worker;
 /// <summary>Orchestrator and worker against the same PostgreSQL and Redis: events, effects, reactions.</summary>
 public sealed class EventPipelineTests(SharedServers servers)
 {
-    private static readonly Dictionary<string, string?> Fast = new()
+    private static readonly Dictionary<string, string?> Fast = new(EventStreams.FastReclaim(maxDeliveries: 3))
     {
         ["ALERT_WEBHOOK_TOKEN"] = "test-webhook-token",
-        ["Consumer:ReclaimAfter"] = "00:00:01",
-        ["Consumer:ReclaimInterval"] = "00:00:00.300",
-        ["Consumer:MaxDeliveries"] = "3",
     };
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
@@ -42,12 +39,11 @@ public sealed class EventPipelineTests(SharedServers servers)
         await WaitForAsync(database, "SELECT coalesce(sum(calls), 0) FROM call_hourly_stats", 4);
         // Deliver every event a second time, as a relay that crashed before its commit would.
         var redis = orchestrator.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        var stream = StreamOf(database);
-        var entries = (RedisResult[])(await redis.ExecuteAsync("XRANGE", stream, "-", "+"))!;
-        foreach (var entry in entries.Select(e => (RedisResult[])e!))
+        var stream = EventStreams.Of(database);
+        var entries = await redis.StreamRangeAsync(stream);
+        foreach (var entry in entries)
         {
-            var fields = ((RedisResult[])entry[1]!).Select(f => (object)(string)f!).ToArray();
-            await redis.ExecuteAsync("XADD", [stream, "*", .. fields]);
+            await redis.StreamAddAsync(stream, entry.Values);
         }
 
         await WaitForAsync(database, "SELECT count(*) FROM processed_events", entries.Length);
@@ -71,16 +67,16 @@ public sealed class EventPipelineTests(SharedServers servers)
         await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, Fast);
         using var workerClient = worker.CreateClient();
         var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        var stream = StreamOf(database);
+        var stream = EventStreams.Of(database);
 
-        await redis.ExecuteAsync("XADD", stream, "*", "id", Guid.NewGuid().ToString(), "type", "call.ended", "payload", "{\"hotelId\": 42");
-        await redis.ExecuteAsync("XADD", stream, "*", "garbage", "no id, no type");
+        await redis.StreamAddAsync(stream, [new("id", Guid.NewGuid().ToString()), new("type", "call.ended"), new("payload", "{\"hotelId\": 42")]);
+        await redis.StreamAddAsync(stream, "garbage", "no id, no type");
         using var client = orchestrator.CreateClient();
         var call = await client.StartCallAsync();
         await client.EndAsync(call, "resolved");
 
         await WaitForAsync(database, "SELECT coalesce(sum(calls), 0) FROM call_hourly_stats", 1);
-        await Eventually.Until(async () => (long)await redis.ExecuteAsync("XLEN", stream + ":dead") == 2, "both poison messages to be dead-lettered",
+        await Eventually.Until(async () => await redis.StreamLengthAsync(stream + ":dead") == 2, "both poison messages to be dead-lettered",
             cancellationToken: Cancellation);
         var metrics = await Eventually.Until(
             async () => Exposition.Parse(await workerClient.GetStringAsync("/monitoring/metrics", Cancellation)),
@@ -89,9 +85,8 @@ public sealed class EventPipelineTests(SharedServers servers)
         Assert.Equal(1, metrics.Sum("voicehive_events_dead_lettered_total", ("type", "call.ended")));
         Assert.Equal(1, metrics.Sum("voicehive_events_dead_lettered_total", ("type", "unknown")));
         Assert.True(metrics.Sum("voicehive_events_failed_total") >= 6, "each poison message failed MaxDeliveries times");
-        var dead = (RedisResult[])(await redis.ExecuteAsync("XRANGE", stream + ":dead", "-", "+"))!;
-        Assert.All(dead.Select(d => ((RedisResult[])((RedisResult[])d!)[1]!).Select(f => (string)f!).ToList()),
-            fields => Assert.Contains("reason", fields));
+        var dead = await redis.StreamRangeAsync(stream + ":dead");
+        Assert.All(dead, entry => Assert.Contains(entry.Values, field => field.Name == "reason"));
     }
 
     [Fact]
@@ -103,7 +98,7 @@ public sealed class EventPipelineTests(SharedServers servers)
         await using var orchestrator = Simulated(OrchestratorApplication.For(database, redis.ConnectionString, Fast));
         await using var worker = WorkerApplication.For(database, redis.ConnectionString, Fast);
         worker.CreateClient().Dispose();
-        using var client = AlertWebhookTests.Authorized(orchestrator.CreateClient());
+        using var client = AlertWebhookTests.Authorized(orchestrator);
         var calls = new List<Guid>();
         for (var i = 0; i < 5; i++)
         {
@@ -135,7 +130,7 @@ public sealed class EventPipelineTests(SharedServers servers)
         await using var orchestrator = Simulated(OrchestratorApplication.For(database, servers.Redis.ConnectionString, Fast));
         await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, Fast);
         worker.CreateClient().Dispose();
-        using var client = AlertWebhookTests.Authorized(orchestrator.CreateClient());
+        using var client = AlertWebhookTests.Authorized(orchestrator);
         var simulator = orchestrator.Services.GetRequiredService<PmsSimulatorSettings>();
         var call = await client.StartCallAsync();
         await client.TurnAsync(call, "Reservation GR1042 please");
@@ -202,8 +197,6 @@ public sealed class EventPipelineTests(SharedServers servers)
         app.Services.GetRequiredService<PmsSimulatorSettings>().Set(null, new SimulatorProfile(0, 0, 0));
         return app;
     }
-
-    private static string StreamOf(string database) => "voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(database).Database;
 
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
 

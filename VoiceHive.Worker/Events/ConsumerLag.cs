@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 using StackExchange.Redis;
 using VoiceHive.Worker.Infrastructure;
 
@@ -14,6 +15,8 @@ public sealed class ConsumerLagSampler(EventStream stream, WorkerMetrics metrics
         {
             try
             {
+                // A sample is not worth a span.
+                using var untraced = SuppressInstrumentationScope.Begin();
                 var (lag, pending) = await stream.GroupStateAsync();
                 metrics.GroupState(lag, pending);
             }
@@ -27,13 +30,23 @@ public sealed class ConsumerLagSampler(EventStream stream, WorkerMetrics metrics
     }
 }
 
-/// <summary>Degraded when the group lags behind the stream by more than the threshold, or the consumer has stopped polling.</summary>
+/// <summary>
+/// Degraded when the consumer waits for a dependency, when the group lags behind the stream by more than the
+/// threshold, or when the consumer has stopped polling.
+/// </summary>
 public sealed class ConsumerHealthCheck(EventConsumer consumer, WorkerMetrics metrics, IOptions<ConsumerOptions> options, TimeProvider timeProvider) : IHealthCheck
 {
     public const string Name = "event-consumer";
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        if (consumer.Waiting is { } wait)
+        {
+            return Task.FromResult(HealthCheckResult.Degraded(
+                $"waiting for {wait.Dependency} since {wait.Since:u}: no new events taken; {wait.Held} events held, " +
+                "retried when it answers and not counted as failed deliveries"));
+        }
+
         var sincePoll = timeProvider.GetUtcNow() - consumer.LastPoll;
         var lag = metrics.Lag;
         var description = $"lag {lag} events (threshold {options.Value.LagDegradedThreshold}), last poll {sincePoll.TotalSeconds:F0} s ago";

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using OpenTelemetry;
 using StackExchange.Redis;
+using VoiceHive.ServiceDefaults.Data;
 using VoiceHive.Worker.Infrastructure;
 
 namespace VoiceHive.Worker.Events;
@@ -12,8 +14,33 @@ namespace VoiceHive.Worker.Events;
 /// <c>processed_events</c> row commit in one PostgreSQL transaction, and only then is the entry
 /// acknowledged: a crash before the ack redelivers it (to this consumer, or to another after
 /// <see cref="ConsumerOptions.ReclaimAfter"/>), and the row makes the second delivery a no-op.
-/// An entry that fails <see cref="ConsumerOptions.MaxDeliveries"/> times goes to the dead-letter stream.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Outage or poison. Redis counts deliveries itself: every XREADGROUP or XCLAIM of an entry adds one to its
+/// count in the group's pending list, and an entry idle there past <see cref="ConsumerOptions.ReclaimAfter"/> is
+/// claimed again (by any consumer) and dead-lettered once the count reaches <see cref="ConsumerOptions.MaxDeliveries"/>.
+/// An event that fails because PostgreSQL or Redis cannot be reached must not use up those deliveries, however long
+/// the outage. So such an entry never goes back to the pending list to be claimed again: this consumer keeps it, with
+/// the rest of its batch, stops taking new work, probes the dependencies with backoff, and retries the same entries
+/// in order, in this process, once they answer. While it waits it renews its claim on them with XCLAIM … JUSTID,
+/// which resets their idle time without counting a delivery, so no other replica takes them over. Only an entry that
+/// fails while the dependencies answer is left pending, to be claimed again (counted) and in the end dead-lettered.
+/// </para>
+/// <para>
+/// An entry that keeps failing with a connection-class error while both dependencies answer a probe (a statement
+/// that times out whatever the server's state) is treated as failing on its own after a few such retries, so a
+/// single entry cannot stall the consumer for ever. A consumer that dies while it waits leaves its entries pending
+/// with the deliveries they had; the replica that claims them counts one and waits in turn.
+/// </para>
+/// <para>
+/// Traces. An idle poll records nothing: the reads and probes run with instrumentation suppressed. A poll that finds
+/// work is one <c>consume events</c> span (claims and dead-lettering are its children); each event keeps its own
+/// <c>process {type}</c> consumer span as a child of the producer's trace context it carries (one call's trace holds
+/// the orchestrator's request and the worker's processing, with the event's database work under it), linked to the
+/// pass it ran in.
+/// </para>
+/// </remarks>
 public sealed partial class EventConsumer(
     EventStream stream,
     NpgsqlDataSource dataSource,
@@ -23,14 +50,25 @@ public sealed partial class EventConsumer(
     TimeProvider timeProvider,
     ILogger<EventConsumer> logger) : BackgroundService
 {
+    /// <summary>Retries an entry gets while the dependencies answer but it still fails as if one were down.</summary>
+    private const int MaxRetriesWhileAnswering = 3;
+
     private readonly Dictionary<string, IEventHandler> _handlers = handlers.ToDictionary(h => h.EventType, StringComparer.Ordinal);
+
+    // Entries read but not settled because a dependency was unavailable; only the consumer loop touches it.
+    private readonly List<HeldEntry> _held = [];
     private DateTimeOffset _nextReclaim = DateTimeOffset.MinValue;
+    private DateTimeOffset _nextKeep = DateTimeOffset.MinValue;
+    private DependencyWait? _wait;
 
     /// <summary>This process's name in the consumer group.</summary>
     public string ConsumerName { get; } = options.Value.ConsumerName ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
 
     /// <summary>When the loop last talked to Redis successfully (for the health check).</summary>
     public DateTimeOffset LastPoll { get; private set; } = DateTimeOffset.MinValue;
+
+    /// <summary>The dependency the consumer is waiting for, since when, and how many events it holds meanwhile; null when it is not waiting.</summary>
+    public DependencyWait? Waiting => Volatile.Read(ref _wait);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -43,12 +81,24 @@ public sealed partial class EventConsumer(
             {
                 if (!groupReady)
                 {
-                    await stream.EnsureGroupAsync();
+                    using (SuppressInstrumentationScope.Begin())
+                    {
+                        await stream.EnsureGroupAsync();
+                    }
+
                     groupReady = true;
                 }
 
-                var handled = await PollOnceAsync(stoppingToken);
+                var handled = _held.Count > 0 ? await RetryHeldAsync(stoppingToken) : await PollOnceAsync(stoppingToken);
                 LastPoll = timeProvider.GetUtcNow();
+                if (_held.Count > 0)
+                {
+                    backoff = NextBackoff(backoff);
+                    await Task.Delay(backoff, timeProvider, stoppingToken);
+                    continue;
+                }
+
+                Resume();
                 backoff = TimeSpan.Zero;
                 if (handled == 0)
                 {
@@ -66,7 +116,13 @@ public sealed partial class EventConsumer(
             }
             catch (Exception exception) when (exception is RedisException or NpgsqlException or TimeoutException)
             {
-                backoff = TimeSpan.FromMilliseconds(Math.Min(Math.Max(backoff.TotalMilliseconds * 2, 250), 5_000));
+                // A read, claim or probe failed: nothing new was taken, so nothing is held for it.
+                if (DependencyFailures.UnavailableDependency(exception) is { } dependency)
+                {
+                    WaitFor(dependency);
+                }
+
+                backoff = NextBackoff(backoff);
                 LogPollFailed(logger, exception.GetType().Name, backoff.TotalMilliseconds);
                 await Task.Delay(backoff, timeProvider, stoppingToken);
             }
@@ -76,91 +132,204 @@ public sealed partial class EventConsumer(
     /// <summary>One round: reclaim what dead consumers left (now and then), then read new entries; returns how many were handled.</summary>
     public async Task<int> PollOnceAsync(CancellationToken cancellationToken)
     {
-        var handled = 0;
-        if (timeProvider.GetUtcNow() >= _nextReclaim)
+        IReadOnlyList<StreamPendingMessageInfo> idle = [];
+        IReadOnlyList<StreamEntry> fresh;
+        using (SuppressInstrumentationScope.Begin())
         {
-            handled += await ReclaimAsync(cancellationToken);
-            _nextReclaim = timeProvider.GetUtcNow() + options.Value.ReclaimInterval;
+            if (timeProvider.GetUtcNow() >= _nextReclaim)
+            {
+                idle = await stream.IdlePendingAsync(options.Value.ReclaimAfter, options.Value.BatchSize);
+                _nextReclaim = timeProvider.GetUtcNow() + options.Value.ReclaimInterval;
+            }
+
+            fresh = await stream.ReadNewAsync(ConsumerName, options.Value.BatchSize);
         }
 
-        foreach (var entry in await stream.ReadNewAsync(ConsumerName, options.Value.BatchSize))
+        if (idle.Count == 0 && fresh.Count == 0)
         {
-            await ProcessAsync(entry, cancellationToken);
-            handled++;
+            return 0;
         }
 
-        return handled;
+        using var pass = StartPass(idle.Count + fresh.Count);
+        var claimed = await ReclaimAsync(idle);
+        var entries = claimed.Concat(fresh).Select(entry => new HeldEntry(entry)).ToList();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (!await ProcessAsync(entries[i], pass?.Context ?? default, cancellationToken))
+            {
+                // A dependency is down: this entry and the rest of the batch wait in this process, uncounted.
+                _held.AddRange(entries.Skip(i));
+                return i;
+            }
+        }
+
+        return entries.Count;
     }
 
-    private async Task<int> ReclaimAsync(CancellationToken cancellationToken)
+    /// <summary>Entries past <see cref="ConsumerOptions.MaxDeliveries"/> go to the dead-letter stream; the others are claimed.</summary>
+    private async Task<IReadOnlyList<StreamEntry>> ReclaimAsync(IReadOnlyList<StreamPendingMessageInfo> idle)
     {
-        var idle = await stream.IdlePendingAsync(options.Value.ReclaimAfter, options.Value.BatchSize);
-        var toClaim = new List<string>();
-        foreach (var (id, deliveries) in idle)
+        var toClaim = new List<RedisValue>();
+        foreach (var pending in idle)
         {
-            if (deliveries < options.Value.MaxDeliveries)
+            if (pending.DeliveryCount < options.Value.MaxDeliveries)
             {
-                toClaim.Add(id);
+                toClaim.Add(pending.MessageId);
                 continue;
             }
 
-            var entry = await stream.ReadAsync(id);
-            if (entry is null)
+            var entry = await stream.ReadAsync(pending.MessageId);
+            if (entry is not { } found)
             {
-                await stream.AcknowledgeAsync(id);
+                await stream.AcknowledgeAsync(pending.MessageId);
                 continue;
             }
 
-            var type = entry.Fields.GetValueOrDefault("type") ?? "unknown";
-            await stream.DeadLetterAsync(entry, $"failed {deliveries} deliveries", deliveries);
+            var type = TypeOf(found);
+            await stream.DeadLetterAsync(found, $"failed {pending.DeliveryCount} deliveries", pending.DeliveryCount);
             metrics.DeadLettered(type);
-            LogDeadLettered(logger, entry.Id, type, deliveries);
+            LogDeadLettered(logger, (string)found.Id!, type, pending.DeliveryCount);
         }
 
-        var claimed = await stream.ClaimAsync(ConsumerName, options.Value.ReclaimAfter, toClaim);
-        foreach (var entry in claimed)
-        {
-            await ProcessAsync(entry, cancellationToken);
-        }
-
-        return claimed.Count;
+        return await stream.ClaimAsync(ConsumerName, options.Value.ReclaimAfter, toClaim);
     }
 
-    private async Task ProcessAsync(StreamEntry entry, CancellationToken cancellationToken)
+    /// <summary>While a dependency is down: keep the held entries claimed, and retry them in order once both dependencies answer.</summary>
+    private async Task<int> RetryHeldAsync(CancellationToken cancellationToken)
     {
-        var type = entry.Fields.GetValueOrDefault("type") ?? "unknown";
-        ActivityContext.TryParse(entry.Fields.GetValueOrDefault("traceparent"), null, isRemote: true, out var parent);
-        using var activity = WorkerTelemetry.ActivitySource.StartActivity($"process {type}", ActivityKind.Consumer, parent);
+        string? unanswered;
+        using (SuppressInstrumentationScope.Begin())
+        {
+            if (timeProvider.GetUtcNow() >= _nextKeep)
+            {
+                await KeepHeldAsync();
+            }
+
+            unanswered = await UnansweredDependencyAsync(cancellationToken);
+        }
+
+        if (unanswered is not null)
+        {
+            WaitFor(unanswered);
+            return 0;
+        }
+
+        using var pass = StartPass(_held.Count);
+        var done = 0;
+        while (_held.Count > 0)
+        {
+            if (!await ProcessAsync(_held[0], pass?.Context ?? default, cancellationToken))
+            {
+                return done;
+            }
+
+            _held.RemoveAt(0);
+            done++;
+        }
+
+        return done;
+    }
+
+    private async Task KeepHeldAsync()
+    {
+        try
+        {
+            await stream.KeepAsync(ConsumerName, _held.Select(h => h.Entry.Id).ToList());
+            _nextKeep = timeProvider.GetUtcNow() + KeepInterval;
+        }
+        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        {
+            // Redis is away: nobody can claim the entries either.
+        }
+    }
+
+    /// <summary>Applies and acknowledges one entry; false when it could not be settled because a dependency is unavailable (it is then held, uncounted).</summary>
+    private async Task<bool> ProcessAsync(HeldEntry held, ActivityContext pass, CancellationToken cancellationToken)
+    {
+        var entry = held.Entry;
+        var type = TypeOf(entry);
+        ActivityContext.TryParse((string?)entry["traceparent"], null, isRemote: true, out var producer);
+        using var activity = WorkerTelemetry.ActivitySource.StartActivity($"process {type}", ActivityKind.Consumer, producer,
+            links: pass == default ? null : [new ActivityLink(pass)]);
         activity?.SetTag("messaging.system", "redis");
         activity?.SetTag("messaging.destination.name", stream.StreamKey);
-        activity?.SetTag("messaging.message.id", entry.Id);
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["EventId"] = entry.Fields.GetValueOrDefault("id") ?? "", ["StreamId"] = entry.Id, ["EventType"] = type });
+        activity?.SetTag("messaging.message.id", (string?)entry.Id);
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["EventId"] = (string?)entry["id"] ?? "", ["StreamId"] = (string?)entry.Id ?? "", ["EventType"] = type });
         try
         {
             var outcome = await ApplyAsync(entry, type, cancellationToken);
             await stream.AcknowledgeAsync(entry.Id);
             metrics.Processed(type, outcome);
             activity?.SetTag("voicehive.event.outcome", outcome);
+            return true;
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // Not acknowledged: it stays pending, is retried after ReclaimAfter, and dead-lettered after MaxDeliveries.
-            metrics.Failed(type);
             activity?.SetStatus(ActivityStatusCode.Error);
             activity?.SetTag("error.type", exception.GetType().Name);
-            LogEventFailed(logger, entry.Id, type, exception.GetType().Name, exception.Message);
+            if (DependencyFailures.UnavailableDependency(exception) is { } dependency && await ShouldWaitAsync(held, cancellationToken))
+            {
+                WaitFor(dependency);
+                metrics.Deferred(type, dependency);
+                LogEventDeferred(logger, (string)entry.Id!, type, dependency, exception.GetType().Name);
+                return false;
+            }
+
+            // Left pending: claimed again after ReclaimAfter (a counted delivery), dead-lettered after MaxDeliveries.
+            metrics.Failed(type);
+            LogEventFailed(logger, (string)entry.Id!, type, exception.GetType().Name, exception.Message);
+            return true;
         }
+    }
+
+    /// <summary>An outage is waited out; a dependency that answers while the entry fails as if it did not gets a few retries, then it counts.</summary>
+    private async Task<bool> ShouldWaitAsync(HeldEntry held, CancellationToken cancellationToken)
+    {
+        using (SuppressInstrumentationScope.Begin())
+        {
+            if (await UnansweredDependencyAsync(cancellationToken) is not null)
+            {
+                return true;
+            }
+        }
+
+        return ++held.RetriesWhileAnswering <= MaxRetriesWhileAnswering;
+    }
+
+    /// <summary>PostgreSQL (a query) and Redis (PING), in that order: the first that does not answer, or null.</summary>
+    private async Task<string?> UnansweredDependencyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+        }
+        catch (Exception exception) when (DependencyFailures.UnavailableDependency(exception) is not null)
+        {
+            return DependencyFailures.Postgres;
+        }
+
+        try
+        {
+            await stream.PingAsync();
+        }
+        catch (Exception exception) when (DependencyFailures.UnavailableDependency(exception) is not null)
+        {
+            return DependencyFailures.Redis;
+        }
+
+        return null;
     }
 
     /// <summary>The effect and the processed-event row in one transaction; "duplicate" when the event was applied before.</summary>
     private async Task<string> ApplyAsync(StreamEntry entry, string type, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(entry.Fields.GetValueOrDefault("id"), out var eventId))
+        if (!Guid.TryParse((string?)entry["id"], out var eventId))
         {
             throw new InvalidEventException("the entry has no event id");
         }
 
-        using var payload = JsonDocument.Parse(entry.Fields.GetValueOrDefault("payload") ?? throw new InvalidEventException("the entry has no payload"));
+        using var payload = JsonDocument.Parse((string?)entry["payload"] ?? throw new InvalidEventException("the entry has no payload"));
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var claim = new NpgsqlCommand("""
@@ -185,6 +354,58 @@ public sealed partial class EventConsumer(
         return handler is null ? "ignored" : "applied";
     }
 
+    private static Activity? StartPass(int entries)
+    {
+        var pass = WorkerTelemetry.ActivitySource.StartActivity("consume events", ActivityKind.Consumer);
+        pass?.SetTag("messaging.system", "redis");
+        pass?.SetTag("messaging.batch.message_count", entries);
+        return pass;
+    }
+
+    private static string TypeOf(StreamEntry entry) => (string?)entry["type"] ?? "unknown";
+
+    // Often enough that a held entry never sits idle for ReclaimAfter, when another replica would claim it (and count it).
+    private TimeSpan KeepInterval => TimeSpan.FromTicks(Math.Min(options.Value.ReclaimInterval.Ticks, options.Value.ReclaimAfter.Ticks / 3));
+
+    private TimeSpan NextBackoff(TimeSpan backoff)
+    {
+        var next = Math.Min(Math.Max(backoff.TotalMilliseconds * 2, 250), 5_000);
+        // While entries are held, wake up in time to renew their claim.
+        return TimeSpan.FromMilliseconds(_held.Count > 0 ? Math.Min(next, KeepInterval.TotalMilliseconds) : next);
+    }
+
+    private void WaitFor(string dependency)
+    {
+        var current = Volatile.Read(ref _wait);
+        if (current?.Dependency != dependency || current.Held != _held.Count)
+        {
+            if (current is null)
+            {
+                LogWaiting(logger, dependency);
+            }
+
+            Volatile.Write(ref _wait, new DependencyWait(dependency, current?.Since ?? timeProvider.GetUtcNow(), _held.Count));
+            metrics.DependencyWait(dependency);
+        }
+    }
+
+    private void Resume()
+    {
+        if (Volatile.Read(ref _wait) is { } wait)
+        {
+            Volatile.Write(ref _wait, null);
+            metrics.DependencyWait(null);
+            LogResumed(logger, wait.Dependency, (timeProvider.GetUtcNow() - wait.Since).TotalSeconds);
+        }
+    }
+
+    private sealed class HeldEntry(StreamEntry entry)
+    {
+        public StreamEntry Entry { get; } = entry;
+
+        public int RetriesWhileAnswering { get; set; }
+    }
+
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Reading the event stream failed ({ExceptionType}); retrying in {DelayMs} ms")]
     private static partial void LogPollFailed(ILogger logger, string exceptionType, double delayMs);
 
@@ -193,7 +414,19 @@ public sealed partial class EventConsumer(
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Event {StreamId} ({EventType}) failed {Deliveries} deliveries and was moved to the dead-letter stream")]
     private static partial void LogDeadLettered(ILogger logger, string streamId, string eventType, long deliveries);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Event {StreamId} ({EventType}) could not be applied because {Dependency} is unavailable ({ExceptionType}); it is kept and retried when it answers, not counted as a failed delivery")]
+    private static partial void LogEventDeferred(ILogger logger, string streamId, string eventType, string dependency, string exceptionType);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Waiting for {Dependency}: no new events are taken until it answers")]
+    private static partial void LogWaiting(ILogger logger, string dependency);
+
+    [LoggerMessage(EventId = 405, Level = LogLevel.Information, Message = "{Dependency} answers again after {Seconds:F0} s; the consumer carries on")]
+    private static partial void LogResumed(ILogger logger, string dependency, double seconds);
 }
+
+/// <summary>The consumer waits for <paramref name="Dependency"/> since <paramref name="Since"/>, holding <paramref name="Held"/> events.</summary>
+public sealed record DependencyWait(string Dependency, DateTimeOffset Since, int Held);
 
 /// <summary>An entry that can never be applied (no id, no payload): it fails until it is dead-lettered.</summary>
 public sealed class InvalidEventException(string message) : Exception(message);

@@ -4,9 +4,9 @@ using StackExchange.Redis;
 namespace VoiceHive.Worker.Events;
 
 /// <summary>
-/// The Redis Stream the orchestrator's outbox relay writes and this worker's consumer group reads.
-/// StackExchange.Redis 1.2.6 predates streams, so every command goes through <c>ExecuteAsync</c>;
-/// this class is the one place that speaks them.
+/// The Redis Stream the orchestrator's outbox relay writes and this worker's consumer group reads, and its
+/// dead-letter stream. Every command is StackExchange.Redis's own stream API; reads never block (a blocking
+/// read would stall the multiplexer every other caller shares).
 /// </summary>
 public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration configuration)
 {
@@ -26,7 +26,7 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
     {
         try
         {
-            await Database.ExecuteAsync("XGROUP", "CREATE", StreamKey, Group, "0", "MKSTREAM");
+            await Database.StreamCreateConsumerGroupAsync(StreamKey, Group, StreamPosition.Beginning, createStream: true);
         }
         catch (RedisServerException exception) when (exception.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
         {
@@ -34,110 +34,127 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
         }
     }
 
-    /// <summary>New entries for this consumer (non-blocking: a blocking read would stall the shared connection).</summary>
-    public async Task<IReadOnlyList<StreamEntry>> ReadNewAsync(string consumer, int count)
-    {
-        var result = await Database.ExecuteAsync("XREADGROUP", "GROUP", Group, consumer, "COUNT", count.ToString(CultureInfo.InvariantCulture), "STREAMS", StreamKey, ">");
-        if (result.IsNull)
-        {
-            return [];
-        }
-
-        var streams = (RedisResult[])result!;
-        return streams.Length == 0 ? [] : ParseEntries((RedisResult[])((RedisResult[])streams[0]!)[1]!);
-    }
+    /// <summary>New entries for this consumer (XREADGROUP without BLOCK).</summary>
+    public async Task<IReadOnlyList<StreamEntry>> ReadNewAsync(string consumer, int count) =>
+        await Database.StreamReadGroupAsync(StreamKey, Group, consumer, StreamPosition.NewMessages, count);
 
     /// <summary>Entries idle in any consumer's pending list for at least <paramref name="minIdle"/>, with their delivery counts.</summary>
-    public async Task<IReadOnlyList<(string Id, long Deliveries)>> IdlePendingAsync(TimeSpan minIdle, int count)
+    public async Task<IReadOnlyList<StreamPendingMessageInfo>> IdlePendingAsync(TimeSpan minIdle, int count) =>
+        await Database.StreamPendingMessagesAsync(StreamKey, Group, count, RedisValue.Null, minIdleTimeInMs: (long)minIdle.TotalMilliseconds);
+
+    /// <summary>Takes over entries another (possibly dead) consumer left pending; each one's delivery count goes up by one.</summary>
+    public async Task<IReadOnlyList<StreamEntry>> ClaimAsync(string consumer, TimeSpan minIdle, IReadOnlyList<RedisValue> ids) =>
+        ids.Count == 0 ? [] : await Database.StreamClaimAsync(StreamKey, Group, consumer, (long)minIdle.TotalMilliseconds, [.. ids]);
+
+    /// <summary>
+    /// Resets the idle time of entries this consumer holds without counting a delivery (XCLAIM … JUSTID leaves the
+    /// delivery counter alone), so that no other consumer takes them over while this one waits out an outage.
+    /// </summary>
+    public Task KeepAsync(string consumer, IReadOnlyList<RedisValue> ids) =>
+        ids.Count == 0 ? Task.CompletedTask : Database.StreamClaimIdsOnlyAsync(StreamKey, Group, consumer, 0, [.. ids]);
+
+    public async Task<StreamEntry?> ReadAsync(RedisValue id)
     {
-        var result = (RedisResult[])(await Database.ExecuteAsync("XPENDING", StreamKey, Group, "IDLE",
-            ((long)minIdle.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), "-", "+", count.ToString(CultureInfo.InvariantCulture)))!;
-        return result.Select(entry => (RedisResult[])entry!).Select(entry => ((string)entry[0]!, (long)entry[3])).ToList();
+        var entries = await Database.StreamRangeAsync(StreamKey, id, id);
+        return entries.Length == 0 ? null : entries[0];
     }
 
-    /// <summary>Takes over entries another (possibly dead) consumer left pending.</summary>
-    public async Task<IReadOnlyList<StreamEntry>> ClaimAsync(string consumer, TimeSpan minIdle, IReadOnlyList<string> ids)
-    {
-        if (ids.Count == 0)
-        {
-            return [];
-        }
+    public Task AcknowledgeAsync(RedisValue id) => Database.StreamAcknowledgeAsync(StreamKey, Group, id);
 
-        var arguments = new List<object> { StreamKey, Group, consumer, ((long)minIdle.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) };
-        arguments.AddRange(ids);
-        return ParseEntries((RedisResult[])(await Database.ExecuteAsync("XCLAIM", [.. arguments]))!);
-    }
+    public Task PingAsync() => Database.PingAsync();
 
-    public async Task<StreamEntry?> ReadAsync(string id)
-    {
-        var entries = ParseEntries((RedisResult[])(await Database.ExecuteAsync("XRANGE", StreamKey, id, id))!);
-        return entries.Count == 0 ? null : entries[0];
-    }
-
-    public Task AcknowledgeAsync(string id) => Database.ExecuteAsync("XACK", StreamKey, Group, id);
-
+    /// <summary>Copies the entry to the dead-letter stream with the reason, then acknowledges it.</summary>
     public async Task DeadLetterAsync(StreamEntry entry, string reason, long deliveries)
     {
-        var fields = new List<object> { DeadLetterKey, "*", "original_id", entry.Id, "reason", reason, "deliveries", deliveries.ToString(CultureInfo.InvariantCulture) };
-        foreach (var (name, value) in entry.Fields)
+        NameValueEntry[] fields =
+        [
+            new(DeadLetter.OriginalIdField, entry.Id),
+            new(DeadLetter.ReasonField, reason),
+            new(DeadLetter.DeliveriesField, deliveries),
+            .. entry.Values.Select(field => new NameValueEntry(DeadLetter.OriginalFieldPrefix + field.Name, field.Value)),
+        ];
+        await Database.StreamAddAsync(DeadLetterKey, fields);
+        await AcknowledgeAsync(entry.Id);
+    }
+
+    /// <summary>How many entries the dead-letter stream holds, and the oldest <paramref name="count"/> of them.</summary>
+    public async Task<(long Count, IReadOnlyList<DeadLetter> Entries)> DeadLettersAsync(int count)
+    {
+        var length = await Database.StreamLengthAsync(DeadLetterKey);
+        var entries = await Database.StreamRangeAsync(DeadLetterKey, count: count);
+        return (length, entries.Select(DeadLetter.From).ToList());
+    }
+
+    /// <summary>
+    /// Puts dead-lettered entries back on the stream with their original fields (event id included, so an event
+    /// applied in the meantime is recognised as a duplicate), then removes them from the dead-letter stream.
+    /// All of them, or those with the given dead-letter ids. Returns the original entries put back.
+    /// </summary>
+    public async Task<IReadOnlyList<DeadLetter>> ReplayAsync(IReadOnlyCollection<string>? ids, int limit)
+    {
+        var entries = ids is { Count: > 0 }
+            ? (await Task.WhenAll(ids.Select(id => Database.StreamRangeAsync(DeadLetterKey, id, id)))).SelectMany(e => e).ToArray()
+            : await Database.StreamRangeAsync(DeadLetterKey, count: limit);
+        var replayed = new List<DeadLetter>(entries.Length);
+        foreach (var entry in entries.Where(e => !e.IsNull))
         {
-            fields.Add("field_" + name);
-            fields.Add(value);
+            var original = entry.Values
+                .Where(field => ((string?)field.Name)?.StartsWith(DeadLetter.OriginalFieldPrefix, StringComparison.Ordinal) == true)
+                .Select(field => new NameValueEntry(((string)field.Name!)[DeadLetter.OriginalFieldPrefix.Length..], field.Value))
+                .ToArray();
+            if (original.Length > 0)
+            {
+                // Added first, removed second: a crash in between replays it twice, which the event id makes harmless.
+                await Database.StreamAddAsync(StreamKey, original);
+            }
+
+            await Database.StreamDeleteAsync(DeadLetterKey, [entry.Id]);
+            replayed.Add(DeadLetter.From(entry));
         }
 
-        await Database.ExecuteAsync("XADD", [.. fields]);
-        await AcknowledgeAsync(entry.Id);
+        return replayed;
     }
 
     /// <summary>The group's lag (entries not yet delivered) and pending count (delivered, not acknowledged).</summary>
     public async Task<(long Lag, long Pending)> GroupStateAsync()
     {
-        var groups = (RedisResult[])(await Database.ExecuteAsync("XINFO", "GROUPS", StreamKey))!;
-        foreach (var group in groups.Select(g => (RedisResult[])g!))
+        foreach (var group in await Database.StreamGroupInfoAsync(StreamKey))
         {
-            var fields = new Dictionary<string, RedisResult>(StringComparer.Ordinal);
-            for (var i = 0; i + 1 < group.Length; i += 2)
+            if (group.Name == Group)
             {
-                fields[(string)group[i]!] = group[i + 1];
-            }
-
-            if ((string)fields["name"]! == Group)
-            {
-                var lag = fields.TryGetValue("lag", out var value) && !value.IsNull ? (long)value : 0;
-                return (lag, (long)fields["pending"]);
+                return (group.Lag ?? 0, group.PendingMessageCount);
             }
         }
 
         return (0, 0);
     }
-
-    private static List<StreamEntry> ParseEntries(RedisResult[] entries)
-    {
-        var parsed = new List<StreamEntry>(entries.Length);
-        foreach (var raw in entries)
-        {
-            if (raw.IsNull)
-            {
-                continue;
-            }
-
-            var entry = (RedisResult[])raw!;
-            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-            if (!entry[1].IsNull)
-            {
-                var values = (RedisResult[])entry[1]!;
-                for (var i = 0; i + 1 < values.Length; i += 2)
-                {
-                    fields[(string)values[i]!] = (string?)values[i + 1] ?? "";
-                }
-            }
-
-            parsed.Add(new StreamEntry((string)entry[0]!, fields));
-        }
-
-        return parsed;
-    }
 }
 
-/// <summary>One stream entry: its id and fields (<c>id</c>, <c>type</c>, <c>payload</c>, <c>traceparent</c>).</summary>
-public sealed record StreamEntry(string Id, IReadOnlyDictionary<string, string> Fields);
+/// <summary>
+/// A dead-lettered entry as an operator sees it: where it came from, what it was and why it failed. The payload is
+/// left out: an alert's annotations are free text, and nothing here needs it to decide on a replay.
+/// </summary>
+public sealed record DeadLetter(string Id, string? OriginalId, string? EventId, string Type, string? Reason, long Deliveries, DateTimeOffset DeadLetteredAt)
+{
+    // A dead-letter entry's fields: the original entry's id, why and after how many deliveries it failed, and the
+    // original entry's own fields with this prefix.
+    internal const string OriginalIdField = "original_id";
+    internal const string ReasonField = "reason";
+    internal const string DeliveriesField = "deliveries";
+    internal const string OriginalFieldPrefix = "field_";
+
+    public static DeadLetter From(StreamEntry entry)
+    {
+        string? Field(string name) => entry[name] is { IsNull: false } value ? (string?)value : null;
+        var id = (string)entry.Id!;
+        var milliseconds = long.Parse(id.AsSpan(0, id.IndexOf('-', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+        return new DeadLetter(
+            id,
+            Field(OriginalIdField),
+            Field(OriginalFieldPrefix + "id"),
+            Field(OriginalFieldPrefix + "type") ?? "unknown",
+            Field(ReasonField),
+            long.TryParse(Field(DeliveriesField), CultureInfo.InvariantCulture, out var deliveries) ? deliveries : 0,
+            DateTimeOffset.FromUnixTimeMilliseconds(milliseconds));
+    }
+}

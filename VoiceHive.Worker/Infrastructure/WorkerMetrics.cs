@@ -11,10 +11,13 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _processed;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _deadLettered;
+    private readonly Counter<long> _deferred;
+    private readonly Counter<long> _replayed;
     private readonly Counter<long> _reactions;
     private readonly Counter<long> _retentionDeleted;
     private long _lag;
     private long _pending;
+    private string? _waitingOn;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -23,6 +26,11 @@ public sealed class WorkerMetrics
             "Events handled, by type and outcome (applied, duplicate, ignored).");
         _failed = meter.CreateCounter<long>("voicehive.events.failed", "{event}", "Event deliveries whose effect failed (retried later).");
         _deadLettered = meter.CreateCounter<long>("voicehive.events.dead_lettered", "{event}", "Events moved to the dead-letter stream.");
+        _deferred = meter.CreateCounter<long>("voicehive.events.deferred", "{event}",
+            "Event deliveries kept and retried later because PostgreSQL or Redis was unavailable; not counted as failures.");
+        _replayed = meter.CreateCounter<long>("voicehive.events.replayed", "{event}", "Dead-lettered events put back on the stream by an operator.");
+        meter.CreateObservableGauge("voicehive.events.dependency_wait", ObserveDependencyWait, "{consumer}",
+            "1 while the event consumer waits for the dependency to answer (it takes no new events meanwhile), else 0.");
         _reactions = meter.CreateCounter<long>("voicehive.alert.reactions", "{reaction}", "Automatic reactions to alerts applied or lifted.");
         _retentionDeleted = meter.CreateCounter<long>("voicehive.retention.deleted", "{row}", "Rows deleted by retention, by table.");
         meter.CreateObservableGauge("voicehive.events.consumer_lag", () => Volatile.Read(ref _lag), "{event}",
@@ -38,6 +46,14 @@ public sealed class WorkerMetrics
 
     public void DeadLettered(string type) => _deadLettered.Add(1, new KeyValuePair<string, object?>("type", type));
 
+    public void Deferred(string type, string dependency) =>
+        _deferred.Add(1, new TagList { { "type", type }, { "dependency", dependency } });
+
+    public void Replayed(string type) => _replayed.Add(1, new KeyValuePair<string, object?>("type", type));
+
+    /// <summary>The dependency the consumer waits for, or null.</summary>
+    public void DependencyWait(string? dependency) => Volatile.Write(ref _waitingOn, dependency);
+
     public void ReactionApplied(string reaction) => _reactions.Add(1, new KeyValuePair<string, object?>("reaction", reaction));
 
     public void RetentionDeleted(string table, long rows) => _retentionDeleted.Add(rows, new KeyValuePair<string, object?>("table", table));
@@ -49,6 +65,17 @@ public sealed class WorkerMetrics
     }
 
     public long Lag => Volatile.Read(ref _lag);
+
+    // Both series always, so that an alert or a panel can tell "not waiting" from "no data".
+    private Measurement<int>[] ObserveDependencyWait()
+    {
+        var waitingOn = Volatile.Read(ref _waitingOn);
+        return
+        [
+            new(waitingOn == ServiceDefaults.Data.DependencyFailures.Postgres ? 1 : 0, new KeyValuePair<string, object?>("dependency", ServiceDefaults.Data.DependencyFailures.Postgres)),
+            new(waitingOn == ServiceDefaults.Data.DependencyFailures.Redis ? 1 : 0, new KeyValuePair<string, object?>("dependency", ServiceDefaults.Data.DependencyFailures.Redis)),
+        ];
+    }
 }
 
 /// <summary>The worker's activity source; same name as its meter.</summary>

@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace VoiceHive.Orchestrator.Infrastructure;
+namespace VoiceHive.ServiceDefaults;
 
-internal static class BearerToken
+/// <summary>A shared-secret bearer token (the alert webhook's, the scrape endpoints').</summary>
+public static class BearerToken
 {
     /// <summary>
     /// Whether an Authorization header carries <paramref name="expected"/> as its bearer token, compared in

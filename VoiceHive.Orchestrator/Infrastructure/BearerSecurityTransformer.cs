@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace VoiceHive.Orchestrator.Infrastructure;
+
+/// <summary>
+/// The OpenAPI document declares how to authenticate: the JWT bearer scheme, and on each operation the scope its
+/// policy needs (<c>calls</c> or <c>operations</c>; OpenAPI 3.1 lets a bearer requirement name them). The webhook's own
+/// token is the <c>AlertmanagerToken</c> scheme.
+/// </summary>
+internal sealed class BearerSecurityTransformer : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
+{
+    public const string JwtScheme = "Bearer";
+    public const string WebhookScheme = "AlertmanagerToken";
+
+    public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[JwtScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            BearerFormat = "JWT",
+            Description = "A JWT whose space-separated scope claim holds 'calls' (the call channel: start, turn, end) and/or " +
+                "'operations' (operators: a call's transcript, alerts, the SLA report, the simulator).",
+        };
+        document.Components.SecuritySchemes[WebhookScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            Description = "Alertmanager's webhook token (ALERT_WEBHOOK_TOKEN).",
+        };
+        return Task.CompletedTask;
+    }
+
+    public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        var scopes = metadata.OfType<IAuthorizeData>().Select(a => a.Policy)
+            .Where(policy => policy is AuthenticationExtensions.CallsPolicy or AuthenticationExtensions.OperationsPolicy)
+            .OfType<string>().Distinct().ToList();
+        var (scheme, required) = metadata.OfType<IAllowAnonymous>().Any()
+            ? (WebhookScheme, new List<string>())
+            : (JwtScheme, scopes);
+        if (scheme == JwtScheme && scopes.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        operation.Security ??= [];
+        operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(scheme, context.Document)] = required });
+        return Task.CompletedTask;
+    }
+}

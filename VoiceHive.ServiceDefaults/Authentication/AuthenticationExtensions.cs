@@ -1,0 +1,225 @@
+using System.Net;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VoiceHive.ServiceDefaults;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>
+/// Who may call what, shared by both services: JWT bearer tokens configured the ASP.NET Core way from
+/// <c>Authentication:Schemes:Bearer</c> (<c>ValidIssuer</c>, <c>ValidAudiences</c>, <c>SigningKeys</c> as
+/// <c>dotnet user-jwts</c> writes them, or an <c>Authority</c>), authorization by the token's <c>scope</c> claim
+/// (<see cref="CallsPolicy"/>, <see cref="OperationsPolicy"/>), the scrape endpoints' own bearer token
+/// (<c>Monitoring:ScrapeToken</c>), forwarded headers from configured proxies, HSTS outside Development, and
+/// 401/403 answered as problem+json. On in every environment; outside Development the service does not start
+/// without an issuer, an audience and a way to check signatures, nor without a scrape token.
+/// </summary>
+public static class AuthenticationExtensions
+{
+    /// <summary>The call channel (a telephony gateway): start a call, add a turn, end it. Token scope <c>calls</c>.</summary>
+    public const string CallsPolicy = "calls";
+
+    /// <summary>Operators: transcripts, alerts, the SLA report, dead letters, the simulator. Token scope <c>operations</c>.</summary>
+    public const string OperationsPolicy = "operations";
+
+    /// <summary>The scrape endpoints: <c>Monitoring:ScrapeToken</c> as a bearer token when it is set, open otherwise.</summary>
+    public const string ScrapePolicy = "scrape";
+
+    public const string ScopeClaim = "scope";
+    public const string BearerSection = "Authentication:Schemes:Bearer";
+    public const string ScrapeTokenSetting = "Monitoring:ScrapeToken";
+
+    /// <summary>Problem types of the answers this file's middleware gives.</summary>
+    public const string UnauthorizedProblemType = "https://voicehive.dev/problems/unauthorized";
+    public const string ForbiddenProblemType = "https://voicehive.dev/problems/forbidden";
+    public const string TooManyRequestsProblemType = "https://voicehive.dev/problems/too-many-requests";
+
+    private const string ScrapeScheme = "ScrapeToken";
+
+    public static TBuilder AddDefaultAuthentication<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        StartupSettingsException.ExitInOneLine();
+        var configuration = builder.Configuration;
+        if (!builder.Environment.IsDevelopment())
+        {
+            RequireProductionSettings(configuration);
+        }
+
+        var scrapeToken = configuration[ScrapeTokenSetting];
+        // JwtBearer binds Authentication:Schemes:Bearer itself; the claims keep the token's own names (sub, scope).
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(options => options.MapInboundClaims = false)
+            .AddScheme<ScrapeTokenOptions, ScrapeTokenHandler>(ScrapeScheme, options => options.Token = scrapeToken);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(CallsPolicy, policy => policy.RequireAuthenticatedUser().RequireAssertion(context => HasScope(context.User, CallsPolicy)))
+            .AddPolicy(OperationsPolicy, policy => policy.RequireAuthenticatedUser().RequireAssertion(context => HasScope(context.User, OperationsPolicy)))
+            .AddPolicy(ScrapePolicy, policy =>
+            {
+                if (string.IsNullOrEmpty(scrapeToken))
+                {
+                    policy.RequireAssertion(_ => true);
+                }
+                else
+                {
+                    policy.AddAuthenticationSchemes(ScrapeScheme).RequireAuthenticatedUser();
+                }
+            });
+
+        builder.Services.Configure<ForwardedHeadersOptions>(options => ConfigureForwardedHeaders(options, configuration.GetSection("ForwardedHeaders")));
+        builder.Services.AddOptions<ProblemDetailsOptions>().PostConfigure(options =>
+        {
+            var customize = options.CustomizeProblemDetails;
+            options.CustomizeProblemDetails = context =>
+            {
+                customize?.Invoke(context);
+                NameStatusProblems(context);
+            };
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Forwarded headers (client address and scheme from trusted proxies), HSTS outside Development, authentication
+    /// and authorization, in that order. After the exception handler and status-code pages, so that 401 and 403 get
+    /// problem+json bodies.
+    /// </summary>
+    public static WebApplication UseDefaultSecurity(this WebApplication app)
+    {
+        app.UseForwardedHeaders();
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseHsts();
+        }
+
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
+    }
+
+    /// <summary>Whether a <c>scope</c> claim grants <paramref name="scope"/>: one space-separated claim (OAuth 2.0) or one claim per scope (<c>dotnet user-jwts</c>).</summary>
+    public static bool HasScope(ClaimsPrincipal user, string scope) =>
+        user.FindAll(ScopeClaim).Any(claim => claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(scope, StringComparer.Ordinal));
+
+    /// <summary>The caller a rate limit counts against: the token's subject (or client id), else the client's address.</summary>
+    public static string ClientKey(HttpContext context) =>
+        context.User.FindFirst("sub")?.Value is { Length: > 0 } subject ? "sub:" + subject
+        : context.User.FindFirst("client_id")?.Value is { Length: > 0 } client ? "client:" + client
+        : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+
+    private static void RequireProductionSettings(IConfiguration configuration)
+    {
+        var bearer = configuration.GetSection(BearerSection);
+        var missing = new List<string>();
+        var authority = bearer["Authority"];
+        if (string.IsNullOrWhiteSpace(authority) && string.IsNullOrWhiteSpace(bearer["ValidIssuer"]) && !bearer.GetSection("ValidIssuers").GetChildren().Any())
+        {
+            missing.Add($"{BearerSection}:ValidIssuer (or Authority)");
+        }
+
+        if (string.IsNullOrWhiteSpace(bearer["ValidAudience"]) && !bearer.GetSection("ValidAudiences").GetChildren().Any())
+        {
+            missing.Add($"{BearerSection}:ValidAudiences");
+        }
+
+        if (string.IsNullOrWhiteSpace(authority) && !bearer.GetSection("SigningKeys").GetChildren().Any(key => !string.IsNullOrWhiteSpace(key["Value"])))
+        {
+            missing.Add($"{BearerSection}:SigningKeys (or Authority)");
+        }
+
+        if (string.IsNullOrWhiteSpace(configuration[ScrapeTokenSetting]))
+        {
+            missing.Add($"{ScrapeTokenSetting} (Prometheus's bearer token for the scrape endpoints)");
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new StartupSettingsException(
+                $"Outside Development every endpoint but /health and /alive needs a credential, and these settings are not set: {string.Join("; ", missing)}. " +
+                "Set them as environment variables (':' becomes '__'); see README.md, Configuration.");
+        }
+    }
+
+    private static void ConfigureForwardedHeaders(ForwardedHeadersOptions options, IConfigurationSection section)
+    {
+        options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+        // Loopback stays trusted (ASP.NET Core's default); every other proxy or network must be named.
+        foreach (var proxy in section.GetSection("KnownProxies").GetChildren().Select(child => child.Value).OfType<string>())
+        {
+            options.KnownProxies.Add(IPAddress.Parse(proxy));
+        }
+
+        foreach (var network in section.GetSection("KnownNetworks").GetChildren().Select(child => child.Value).OfType<string>())
+        {
+            options.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+        }
+
+        if (int.TryParse(section["ForwardLimit"], System.Globalization.CultureInfo.InvariantCulture, out var limit))
+        {
+            options.ForwardLimit = limit;
+        }
+    }
+
+    private static void NameStatusProblems(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        if (problem.Type is not null && !problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        (problem.Type, problem.Detail) = problem.Status switch
+        {
+            StatusCodes.Status401Unauthorized => (UnauthorizedProblemType, "A valid bearer token is required."),
+            StatusCodes.Status403Forbidden => (ForbiddenProblemType, "The token does not grant the scope this endpoint needs."),
+            StatusCodes.Status429TooManyRequests => (TooManyRequestsProblemType, "Too many requests from this client; retry after the time in Retry-After."),
+            _ => (problem.Type, problem.Detail),
+        };
+    }
+
+    /// <summary>The scrape token, compared in constant time.</summary>
+    private sealed class ScrapeTokenHandler(IOptionsMonitor<ScrapeTokenOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+        : AuthenticationHandler<ScrapeTokenOptions>(options, logger, encoder)
+    {
+        private const string Bearer = "Bearer ";
+
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            string authorization = Request.Headers.Authorization.ToString();
+            if (string.IsNullOrEmpty(Options.Token) || !authorization.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase))
+            {
+                return Task.FromResult(AuthenticateResult.NoResult());
+            }
+
+            if (!BearerToken.Matches(authorization, Options.Token))
+            {
+                return Task.FromResult(AuthenticateResult.Fail("The scrape token does not match."));
+            }
+
+            var identity = new ClaimsIdentity([new Claim("sub", "scraper")], Scheme.Name);
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name)));
+        }
+
+        protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+        {
+            Response.StatusCode = StatusCodes.Status401Unauthorized;
+            Response.Headers.WWWAuthenticate = "Bearer realm=\"metrics\"";
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class ScrapeTokenOptions : AuthenticationSchemeOptions
+    {
+        public string? Token { get; set; }
+    }
+}

@@ -1,0 +1,16 @@
+namespace VoiceHive.Tests.Infrastructure;
+
+/// <summary>The event stream of a test's services, and consumer settings that let a test see reclaims and dead letters.</summary>
+public static class EventStreams
+{
+    /// <summary>Tests share one Redis: the services of one database share one event stream, and no other.</summary>
+    public static string Of(string database) => "voicehive:events:" + new Npgsql.NpgsqlConnectionStringBuilder(database).Database;
+
+    /// <summary>An entry left pending is claimed again after a second, and dead-lettered after <paramref name="maxDeliveries"/> deliveries.</summary>
+    public static Dictionary<string, string?> FastReclaim(int maxDeliveries) => new()
+    {
+        ["Consumer:ReclaimAfter"] = "00:00:01",
+        ["Consumer:ReclaimInterval"] = "00:00:00.300",
+        ["Consumer:MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,235 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using VoiceHive.Tests.Infrastructure;
+using VoiceHive.Tests.Orchestrator;
+
+namespace VoiceHive.Tests.Services;
+
+/// <summary>
+/// Who may call what: every endpoint group refuses a missing, expired or foreign-signed token (401 with
+/// WWW-Authenticate) and a token without its scope (403), both problem+json, and serves the right scope; probes stay
+/// open; rate limits answer 429 with Retry-After; outside Development a service without its credentials' settings
+/// does not start, and says why in one line.
+/// </summary>
+public sealed class AuthenticationTests(SharedServers servers)
+{
+    private const string StartBody = """{"hotelId":"grand-plaza","callerNumber":"+447700900123","language":"en"}""";
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    public static TheoryData<string, string, string, string?, string> Endpoints => new()
+    {
+        // service, method, path ({call}: a call of the test's), JSON body, the scope that grants it
+        { "orchestrator", "POST", "/api/calls", StartBody, "calls" },
+        { "orchestrator", "POST", "/api/calls/{call}/turns", """{"utterance":"What time is check-out?"}""", "calls" },
+        { "orchestrator", "POST", "/api/calls/{call}/end", """{"outcome":"resolved"}""", "calls" },
+        { "orchestrator", "GET", "/api/calls/{call}", null, "operations" },
+        { "orchestrator", "GET", "/monitoring/alerts", null, "operations" },
+        { "orchestrator", "GET", "/monitoring/sla", null, "operations" },
+        { "orchestrator", "GET", "/admin/pms-simulator", null, "operations" },
+        { "worker", "GET", "/admin/dead-letters", null, "operations" },
+        { "worker", "POST", "/admin/dead-letters/replay", null, "operations" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
+    public async Task EveryGroupRefusesWhatItShouldAndServesItsScope(string service, string method, string path, string? body, string scope)
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = await OrchestratorDriver.StartAsync(servers, database: database);
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+        IServiceApplication app = service == "worker" ? worker : orchestrator;
+        using var callClient = orchestrator.CreateClient().WithToken(TestTokens.Create("calls"));
+        path = path.Replace("{call}", (await callClient.StartCallAsync()).ToString(), StringComparison.Ordinal);
+        var otherScope = scope == "calls" ? "operations" : "calls";
+
+        using var none = await SendAsync(app, method, path, body, token: null);
+        using var expired = await SendAsync(app, method, path, body, TestTokens.Create(scope, expired: true));
+        using var foreign = await SendAsync(app, method, path, body, TestTokens.Create(scope, foreignKey: true));
+        using var wrongScope = await SendAsync(app, method, path, body, TestTokens.Create(otherScope));
+        using var right = await SendAsync(app, method, path, body, TestTokens.Create(scope));
+
+        foreach (var refused in (HttpResponseMessage[])[none, expired, foreign])
+        {
+            var problem = await refused.ProblemAsync(401);
+            Assert.Equal("https://voicehive.dev/problems/unauthorized", problem.GetProperty("type").GetString());
+            Assert.Contains(refused.Headers.WwwAuthenticate, challenge => challenge.Scheme == "Bearer");
+        }
+
+        Assert.Contains("invalid_token", expired.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Equal("https://voicehive.dev/problems/forbidden", (await wrongScope.ProblemAsync(403)).GetProperty("type").GetString());
+        Assert.True(right.IsSuccessStatusCode, $"{method} {path} with scope {scope}: {(int)right.StatusCode} {await right.Content.ReadAsStringAsync(Cancellation)}");
+    }
+
+    [Fact]
+    public async Task ACallsTokenNeverReadsATranscript()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers);
+        using var gateway = app.CreateClient().WithToken(TestTokens.Create("calls"));
+        var call = await gateway.StartCallAsync();
+        await gateway.TurnAsync(call, "Hello, is my booking GR1042 still fine?");
+
+        using var read = await gateway.GetAsync($"/api/calls/{call}", Cancellation);
+        var body = await read.Content.ReadAsStringAsync(Cancellation);
+
+        await read.ProblemAsync(403);
+        Assert.DoesNotContain("GR1042", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ScopesCountWhetherSpaceSeparatedOrOneClaimEach(bool scopesAsArray)
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers);
+        using var client = app.CreateClient().WithToken(TestTokens.Create("calls operations", scopesAsArray: scopesAsArray));
+
+        var call = await client.StartCallAsync();
+        using var read = await client.GetAsync($"/api/calls/{call}", Cancellation);
+
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentDeclaresTheBearerSchemeAndEachOperationsScope()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers);
+        using var client = app.CreateClient().WithToken(null);
+
+        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancellation);
+        var paths = document.GetProperty("paths");
+        string[] Scopes(string path, string method) => paths.GetProperty(path).GetProperty(method).GetProperty("security")
+            .EnumerateArray().SelectMany(requirement => requirement.EnumerateObject()).Where(scheme => scheme.Name == "Bearer")
+            .SelectMany(scheme => scheme.Value.EnumerateArray().Select(scope => scope.GetString()!)).ToArray();
+
+        var bearer = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal("bearer", bearer.GetProperty("scheme").GetString());
+        Assert.Equal("JWT", bearer.GetProperty("bearerFormat").GetString());
+        Assert.Equal(["calls"], Scopes("/api/calls", "post"));
+        Assert.Equal(["operations"], Scopes("/api/calls/{id}", "get"));
+        Assert.Equal(["operations"], Scopes("/monitoring/sla", "get"));
+        Assert.True(paths.GetProperty("/monitoring/alerts/webhook").GetProperty("post").GetProperty("security")[0].TryGetProperty("AlertmanagerToken", out _));
+    }
+
+    [Fact]
+    public async Task ProbesStayOpen()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = await OrchestratorDriver.StartAsync(servers, database: database);
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+
+        foreach (var app in (IServiceApplication[])[orchestrator, worker])
+        {
+            using var client = app.CreateClient().WithToken(null);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/alive", Cancellation)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health", Cancellation)).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task AClientOverItsLimitGets429WithRetryAfterAndIsServedAgainLater()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers, new Dictionary<string, string?>
+        {
+            ["RateLimiting:Calls:PermitLimit"] = "2",
+            ["RateLimiting:Calls:Window"] = "00:00:02",
+        });
+        using var client = app.CreateClient().WithToken(TestTokens.Create("calls", subject: "busy-gateway"));
+        using var other = app.CreateClient().WithToken(TestTokens.Create("calls", subject: "quiet-gateway"));
+
+        await client.StartCallAsync();
+        await client.StartCallAsync();
+        using var limited = await client.PostAsync("/api/calls", Json(StartBody), Cancellation);
+        using var otherClient = await other.PostAsync("/api/calls", Json(StartBody), Cancellation);
+        var problem = await limited.ProblemAsync(429);
+        var retryAfter = limited.Headers.RetryAfter?.Delta;
+        var servedAgain = await Eventually.Until(async () => (await client.PostAsync("/api/calls", Json(StartBody), Cancellation)).StatusCode,
+            status => status == HttpStatusCode.Created, "the busy client to be served again", cancellationToken: Cancellation);
+        using var scrape = app.CreateClient();
+        var metrics = Exposition.Parse(await scrape.GetStringAsync("/metrics", Cancellation));
+
+        Assert.Equal("https://voicehive.dev/problems/too-many-requests", problem.GetProperty("type").GetString());
+        Assert.NotNull(retryAfter);
+        Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+        Assert.Equal(HttpStatusCode.Created, otherClient.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, servedAgain);
+        Assert.True(metrics.Sum("aspnetcore_rate_limiting_requests_total", ("aspnetcore_rate_limiting_policy", "calls"), ("aspnetcore_rate_limiting_result", "endpoint_limiter")) >= 1);
+    }
+
+    [Fact]
+    public async Task ProductionWithoutIssuerOrAudienceDoesNotStartAndSaysSoInOneLine()
+    {
+        var (exitCode, output) = await RunOrchestratorAsync(new Dictionary<string, string>
+        {
+            ["ALERT_WEBHOOK_TOKEN"] = "a-webhook-token",
+            ["Monitoring__ScrapeToken"] = "a-scrape-token",
+        });
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("Authentication:Schemes:Bearer:ValidIssuer", line, StringComparison.Ordinal);
+        Assert.Contains("Authentication:Schemes:Bearer:ValidAudiences", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProductionWithoutTheWebhookTokenDoesNotStartAndSaysSoInOneLine()
+    {
+        var settings = TestTokens.EnvironmentVariables.ToDictionary(s => s.Key, s => s.Value!);
+        settings["Monitoring__ScrapeToken"] = "a-scrape-token";
+
+        var (exitCode, output) = await RunOrchestratorAsync(settings);
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Contains("ALERT_WEBHOOK_TOKEN", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>The built orchestrator as a process of its own in Production (as a container runs it), until it exits.</summary>
+    private static async Task<(int ExitCode, string Output)> RunOrchestratorAsync(Dictionary<string, string> settings)
+    {
+        var info = new ProcessStartInfo(Binaries.Require("dotnet", "the .NET SDK"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Binaries.ServiceAssembly("VoiceHive.Orchestrator"));
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        info.Environment["ConnectionStrings__voicehivedb"] = "Host=127.0.0.1;Port=1;Username=x;Database=x";
+        info.Environment["ConnectionStrings__redis"] = "127.0.0.1:1";
+        info.Environment["Calls__CallerHashKey"] = "a-production-key-of-some-length";
+        foreach (var (key, value) in settings)
+        {
+            info.Environment[key] = value;
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync(Cancellation);
+        var error = process.StandardError.ReadToEndAsync(Cancellation);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        timeout.CancelAfter(TimeSpan.FromMinutes(1));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("the orchestrator kept running: it started without the settings it needs");
+        }
+
+        return (process.ExitCode, await output + await error);
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(IServiceApplication app, string method, string path, string? body, string? token)
+    {
+        using var client = app.CreateClient().WithToken(token);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : Json(body) };
+        return await client.SendAsync(request, Cancellation);
+    }
+
+    private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
+}

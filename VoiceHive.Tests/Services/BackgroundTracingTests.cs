@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+using VoiceHive.Tests.Infrastructure;
+
+namespace VoiceHive.Tests.Services;
+
+/// <summary>
+/// The background loops (outbox relay, event consumer, lag sampler, transcript retention, degraded-hotel refresh)
+/// leave nothing in the traces while there is nothing to do, and a pass that does work is one span with its work
+/// under it. What is counted is what the services' own tracer providers export. Runs alone: activity sources are
+/// process-wide, so another host's loops would show here.
+/// </summary>
+[Collection(nameof(AloneCollection))]
+public sealed class BackgroundTracingTests(SharedServers servers)
+{
+    private static readonly Dictionary<string, string?> BusyLoops = new()
+    {
+        ["Retention:Interval"] = "00:00:00.200",
+        ["Consumer:ReclaimInterval"] = "00:00:00.200",
+    };
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task IdleServicesRecordNoRootSpansFromTheirLoops()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString, BusyLoops);
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, BusyLoops);
+        await using var tracedOrchestrator = Capturing(orchestrator, spans);
+        await using var tracedWorker = Capturing(worker, spans);
+        tracedOrchestrator.CreateClient().Dispose();
+        tracedWorker.CreateClient().Dispose();
+
+        // Start-up (migrations) is over once the hosts have started; from now on only the loops run.
+        spans.Clear();
+        await Task.Delay(TimeSpan.FromSeconds(3), Cancellation);
+
+        var roots = spans.Where(span => span.ParentSpanId == default).Select(span => $"{span.Source.Name}: {span.DisplayName}").ToList();
+        Assert.True(roots.Count == 0, "root spans of idle loops: " + string.Join(", ", roots.Distinct()));
+    }
+
+    [Fact]
+    public async Task ARelayPassIsOneSpanWithItsDatabaseWorkAndEachEventKeepsItsCallsTrace()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString);
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+        await using var tracedOrchestrator = Capturing(orchestrator, spans);
+        await using var tracedWorker = Capturing(worker, spans);
+        tracedWorker.CreateClient().Dispose();
+        using var client = tracedOrchestrator.CreateClient();
+        spans.Clear();
+
+        var call = await client.StartCallAsync();
+        await client.EndAsync(call, "resolved");
+        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"), count => count == 2,
+            "both events to be processed", cancellationToken: Cancellation);
+
+        // Each provider of the process sees every activity: one span per id.
+        var all = spans.GroupBy(span => span.SpanId).Select(group => group.First()).ToList();
+        var passes = all.Where(span => span.DisplayName == "relay outbox").ToList();
+        Assert.NotEmpty(passes);
+        Assert.All(passes, pass =>
+        {
+            Assert.Equal(default, pass.ParentSpanId);
+            Assert.Contains(all, span => span.Source.Name == "Npgsql" && span.ParentSpanId == pass.SpanId);
+        });
+        var ended = Assert.Single(all, span => span.DisplayName == "process call.ended");
+        var request = Assert.Single(all, span => span.Source.Name == "Microsoft.AspNetCore" && span.DisplayName.StartsWith("POST /api/calls/{id:guid}/end", StringComparison.Ordinal));
+        Assert.Equal(request.TraceId, ended.TraceId);
+        var consume = Assert.Single(all, span => span.DisplayName == "consume events" && ended.Links.Any(link => link.Context.SpanId == span.SpanId));
+        Assert.Equal(default, consume.ParentSpanId);
+        Assert.Contains(all, span => span.Source.Name == "Npgsql" && span.ParentSpanId == ended.SpanId);
+        var orphans = all.Where(span => span.Source.Name == "Npgsql" && span.ParentSpanId == default)
+            .Select(span => $"{span.DisplayName} {span.GetTagItem("db.query.text") ?? span.GetTagItem("db.statement")}").ToList();
+        Assert.True(orphans.Count == 0, "database spans outside any pass or request: " + string.Join(" | ", orphans));
+    }
+
+    /// <summary>The application with a processor that keeps every span its tracer provider records.</summary>
+    private static WebApplicationFactory<TProgram> Capturing<TProgram>(WebApplicationFactory<TProgram> app, ConcurrentQueue<Activity> spans)
+        where TProgram : class =>
+        app.WithWebHostBuilder(builder => builder.ConfigureServices(services =>
+            services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(new Capture(spans)))));
+
+    private sealed class Capture(ConcurrentQueue<Activity> spans) : BaseProcessor<Activity>
+    {
+        public override void OnEnd(Activity data) => spans.Enqueue(data);
+    }
+}
