@@ -2,7 +2,7 @@ using VoiceHive.Worker.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.AddBasicServiceDefaults();
+builder.AddServiceDefaults();
 builder.AddApplicationServices();
 builder.Services.AddProblemDetails();
 

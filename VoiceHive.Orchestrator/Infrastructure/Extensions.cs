@@ -2,7 +2,6 @@ using VoiceHive.Orchestrator.Alerts;
 using VoiceHive.Orchestrator.Calls;
 using VoiceHive.Orchestrator.Pms;
 using VoiceHive.Orchestrator.Sla;
-using VoiceHive.ServiceDefaults.Http;
 
 namespace VoiceHive.Orchestrator.Infrastructure;
 
@@ -13,10 +12,8 @@ internal static class Extensions
 
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddNpgsqlDbContext<OrchestratorDbContext>(
-            DatabaseConnectionName,
-            npgsql => npgsql.MigrationsHistoryTable(OrchestratorDbContext.MigrationsHistoryTable));
-        builder.AddRedisClient(RedisConnectionName);
+        builder.AddVoiceHiveDbContext<OrchestratorDbContext>(DatabaseConnectionName, OrchestratorDbContext.MigrationsHistoryTable);
+        builder.AddVoiceHiveRedisClient(RedisConnectionName);
 
         var services = builder.Services;
         var development = builder.Environment.IsDevelopment();
@@ -75,7 +72,7 @@ internal static class Extensions
     /// <summary>A real PMS over HTTP when <c>services:pms</c> is configured, the simulator otherwise.</summary>
     private static void AddPropertyManagementSystem(this IServiceCollection services, IConfiguration configuration)
     {
-        if (new ServiceEndpointResolver(configuration).IsConfigured("pms"))
+        if (configuration.GetSection("services:pms").Exists())
         {
             services.AddHttpClient<IPropertyManagementSystem, HttpPropertyManagementSystem>(client =>
                 client.BaseAddress = new Uri(HttpPropertyManagementSystem.BaseAddress + "/"));

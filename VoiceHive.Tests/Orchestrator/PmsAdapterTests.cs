@@ -43,7 +43,7 @@ public sealed class PmsAdapterTests(SharedServers servers)
             new Dictionary<string, string?>
             {
                 ["services:pms:http:0"] = vendor.Address.ToString(),
-                ["HttpResilience:RetryBaseDelay"] = "00:00:00.010",
+                ["HttpResilience:Retry:Delay"] = "00:00:00.010",
             });
         using var client = app.CreateClient();
         var call = await client.StartCallAsync();

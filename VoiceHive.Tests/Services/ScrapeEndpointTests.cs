@@ -74,7 +74,11 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(MediaTypeHeaderValue.Parse(contentType), response.Content.Headers.ContentType);
+        // The media type and its version; other parameters (the exporter adds escaping=underscores) are Prometheus's to read.
+        var expected = MediaTypeHeaderValue.Parse(contentType);
+        var actual = response.Content.Headers.ContentType!;
+        Assert.Equal(expected.MediaType, actual.MediaType);
+        Assert.Equal(Version(expected), Version(actual));
         Assert.Equal(endsWithEof, body.EndsWith("# EOF\n", StringComparison.Ordinal));
     }
 
@@ -151,6 +155,9 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
         Assert.Equal(3, NotFoundCount(await firstClient.GetStringAsync("/metrics", cancellationToken)));
         Assert.Equal(5, NotFoundCount(await secondClient.GetStringAsync("/metrics", cancellationToken)));
     }
+
+    private static string? Version(MediaTypeHeaderValue contentType) =>
+        contentType.Parameters.FirstOrDefault(p => p.Name == "version")?.Value;
 
     private static long NotFoundCount(string exposition) => exposition.Split('\n')
         .Where(line => line.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)
