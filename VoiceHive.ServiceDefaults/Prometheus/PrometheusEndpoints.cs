@@ -10,6 +10,10 @@ namespace VoiceHive.ServiceDefaults.Prometheus;
 
 internal static class PrometheusEndpoints
 {
+    /// <summary>Set by the scrape-cost benchmark: the business meters also through the hand-written writer, at <see cref="ComparisonPath"/>.</summary>
+    public const string ComparisonSetting = "Benchmarks:HandWrittenExposition";
+    public const string ComparisonPath = "/monitoring/metrics-handwritten";
+
     /// <summary>
     /// Maps a scrape endpoint for the meters <paramref name="includeMeter"/> accepts. With metrics
     /// turned off (<c>METRICS_ENABLED=false</c>) it answers an empty exposition, so a scrape job
