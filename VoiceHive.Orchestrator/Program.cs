@@ -1,3 +1,4 @@
+using Scalar.AspNetCore;
 using VoiceHive.Orchestrator.Alerts;
 using VoiceHive.Orchestrator.Calls;
 using VoiceHive.Orchestrator.Infrastructure;
@@ -18,6 +19,11 @@ app.UseStatusCodePages();
 
 app.MapDefaultEndpoints();
 app.MapOpenApi();
+if (app.Environment.IsDevelopment())
+{
+    app.MapScalarApiReference();
+}
+
 app.MapCallsApi();
 app.MapAlertsApi();
 app.MapSlaApi();

@@ -87,11 +87,6 @@ public static class Extensions
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => settings.Describe(resource, builder.Environment));
 
-        if (settings.MetricsEnabled && builder.Configuration.GetValue<bool>(VoiceHive.ServiceDefaults.Prometheus.PrometheusEndpoints.ComparisonSetting))
-        {
-            builder.Services.AddSingleton<VoiceHive.ServiceDefaults.Prometheus.PrometheusScraper>();
-        }
-
         if (settings.MetricsEnabled)
         {
             builder.Services.AddSingleton<ProcessMetrics>();
@@ -152,10 +147,6 @@ public static class Extensions
 
         app.MapMetricsEndpoint().DisableHttpMetrics();
         app.MapBusinessMetricsEndpoint().DisableHttpMetrics();
-        if (app.Services.GetService<VoiceHive.ServiceDefaults.Prometheus.PrometheusScraper>() is not null)
-        {
-            VoiceHive.ServiceDefaults.Prometheus.PrometheusEndpoints.MapPrometheusScrapingEndpoint(app, VoiceHive.ServiceDefaults.Prometheus.PrometheusEndpoints.ComparisonPath, _ => true);
-        }
 
         return app;
     }

@@ -65,6 +65,8 @@ internal static class Extensions
         services.AddPropertyManagementSystem(builder.Configuration);
 
         services.AddExceptionHandler<DependencyFailureHandler>();
+        services.AddValidation();
+        services.Configure<ProblemDetailsOptions>(options => options.CustomizeProblemDetails = Problems.NameValidationFailures);
         services.AddOpenApi();
         return builder;
     }

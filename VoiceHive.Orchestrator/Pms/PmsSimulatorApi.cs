@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using VoiceHive.Orchestrator.Infrastructure;
@@ -15,7 +16,7 @@ public static class PmsSimulatorApi
     {
         var api = app.MapGroup("/admin/pms-simulator").WithTags("Development").AddEndpointFilter(RequireToken);
         api.MapGet("/", (PmsSimulatorSettings settings) => TypedResults.Ok(Describe(settings)));
-        api.MapPut("/", Update);
+        api.MapPut("/", Update).ProducesValidationProblem();
         api.MapDelete("/", (PmsSimulatorSettings settings) =>
         {
             settings.Reset();
@@ -24,29 +25,8 @@ public static class PmsSimulatorApi
         return api;
     }
 
-    public static Results<Ok<SimulatorState>, ValidationProblem> Update(SimulatorUpdate update, PmsSimulatorSettings settings)
+    public static Ok<SimulatorState> Update(SimulatorUpdate update, PmsSimulatorSettings settings)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (update.LatencyMedianMs is < 0 or > 60_000)
-        {
-            errors["latencyMedianMs"] = ["from 0 to 60000"];
-        }
-
-        if (update.LatencyP95Ms is < 0 or > 120_000 || update.LatencyP95Ms < update.LatencyMedianMs)
-        {
-            errors["latencyP95Ms"] = ["from latencyMedianMs to 120000"];
-        }
-
-        if (update.FailureRate is < 0 or > 1)
-        {
-            errors["failureRate"] = ["from 0 to 1"];
-        }
-
-        if (errors.Count > 0)
-        {
-            return Problems.ValidationFailed(errors);
-        }
-
         settings.Set(update.HotelId, new SimulatorProfile(update.LatencyMedianMs, update.LatencyP95Ms, update.FailureRate));
         return TypedResults.Ok(Describe(settings));
     }
@@ -62,6 +42,25 @@ public static class PmsSimulatorApi
     private static SimulatorState Describe(PmsSimulatorSettings settings) => new(settings.Default, settings.Hotels);
 }
 
-public sealed record SimulatorUpdate(string? HotelId, double LatencyMedianMs, double LatencyP95Ms, double FailureRate);
+public sealed record SimulatorUpdate(
+    string? HotelId,
+    [property: Range(0, 60_000, ErrorMessage = "from 0 to 60000")] double LatencyMedianMs,
+    [property: Range(0, 120_000, ErrorMessage = SimulatorUpdate.P95Rule)]
+    [property: NotBelowMedian(ErrorMessage = SimulatorUpdate.P95Rule)]
+    double LatencyP95Ms,
+    [property: Range(0, 1, ErrorMessage = "from 0 to 1")] double FailureRate)
+{
+    private const string P95Rule = "from latencyMedianMs to 120000";
+}
+
+/// <summary>The p95 latency of a <see cref="SimulatorUpdate"/> is at least its median.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class NotBelowMedianAttribute : ValidationAttribute
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
+        validationContext.ObjectInstance is SimulatorUpdate update && value is double p95 && p95 < update.LatencyMedianMs
+            ? new ValidationResult(ErrorMessage, [validationContext.MemberName ?? nameof(SimulatorUpdate.LatencyP95Ms)])
+            : ValidationResult.Success;
+}
 
 public sealed record SimulatorState(SimulatorProfile Default, IReadOnlyDictionary<string, SimulatorProfile> Hotels);

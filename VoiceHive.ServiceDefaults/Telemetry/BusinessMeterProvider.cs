@@ -25,13 +25,6 @@ public sealed class BusinessMeterProvider : IDisposable
         {
             builder.AddOtlpExporter((exporter, _) => otlp.Configure(exporter, "metrics"));
         }
-
-        // For the scrape-cost benchmark only: the hand-written writer reads the same meters.
-        if (services.GetService<Prometheus.PrometheusScraper>() is { } handWritten)
-        {
-            builder.AddReader(handWritten.Reader);
-        }
-
         Provider = builder.Build();
     }
 

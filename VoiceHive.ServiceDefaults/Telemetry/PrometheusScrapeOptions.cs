@@ -2,7 +2,13 @@ using OpenTelemetry.Exporter;
 
 namespace VoiceHive.ServiceDefaults.Telemetry;
 
-/// <summary>How both scrape endpoints expose their meters.</summary>
+/// <summary>
+/// How both scrape endpoints expose their meters, through OpenTelemetry.Exporter.Prometheus.AspNetCore. It replaced a
+/// hand-written writer: with the one rename in <see cref="PrometheusNames"/> it passes the scrape contract
+/// (ScrapeEndpointTests, PrometheusIngestTests, BusinessMetricsTests), and on the same 10,352 series it cost 0.023 of
+/// node_exporter's latency per series and 0.37 of the hand-written writer's, allocating 4 bytes per series against 609
+/// (eng/bench.sh --only scrape --runs 3, 2026-11-30).
+/// </summary>
 internal static class PrometheusScrapeOptions
 {
     public static void Configure(PrometheusAspNetCoreOptions options)

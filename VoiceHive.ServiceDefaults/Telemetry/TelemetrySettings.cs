@@ -83,7 +83,7 @@ public sealed record TelemetrySettings
 
         return bool.TryParse(value, out var flag)
             ? flag
-            : throw new InvalidOperationException($"{key} must be 'true' or 'false', not '{value}'.");
+            : throw new StartupFailedException($"{key} must be 'true' or 'false', not '{value}'.");
     }
 
     private static OtlpExportProtocol? ParseProtocol(string? value) => value?.Trim().ToLowerInvariant() switch
@@ -91,7 +91,7 @@ public sealed record TelemetrySettings
         null or "" => null,
         "grpc" => OtlpExportProtocol.Grpc,
         "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
-        _ => throw new InvalidOperationException(
+        _ => throw new StartupFailedException(
             $"OTEL_EXPORTER_OTLP_PROTOCOL must be 'grpc' or 'http/protobuf', not '{value}'."),
     };
 }
@@ -124,7 +124,7 @@ public sealed record OtlpDestination(Uri Endpoint, OtlpExportProtocol Protocol)
 
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new InvalidOperationException($"{key} must be an absolute http(s) URI, not '{value}'.");
+            throw new StartupFailedException($"{key} must be an absolute http(s) URI, not '{value}'.");
         }
 
         return new OtlpDestination(uri, protocol ?? GuessProtocol(value));

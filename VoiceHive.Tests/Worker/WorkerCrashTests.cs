@@ -56,22 +56,6 @@ public sealed class WorkerCrashTests(SharedServers servers)
     }
 
     private static ManagedProcess StartWorker(string directory, IReadOnlyDictionary<string, string> environment) =>
-        ManagedProcess.Start(Binaries.Require("dotnet", "the .NET SDK"), [WorkerAssembly()],
+        ManagedProcess.Start(Binaries.Require("dotnet", "the .NET SDK"), [ServiceAssembly.Path("VoiceHive.Worker")],
             Path.Combine(directory, $"worker-{DateTime.UtcNow.Ticks.ToString(CultureInfo.InvariantCulture)}.log"), environment: environment);
-
-    /// <summary>The worker as built beside these tests (same configuration).</summary>
-    private static string WorkerAssembly()
-    {
-        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine(directory.FullName, "VoiceHive.Worker", "bin", configuration, "net10.0", "VoiceHive.Worker.dll");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("VoiceHive.Worker.dll not found; build the solution first.");
-    }
 }
