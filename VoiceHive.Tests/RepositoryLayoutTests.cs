@@ -9,12 +9,14 @@ public sealed class RepositoryLayoutTests
     private static readonly string Root = Infrastructure.Repository.Root;
 
     [Fact]
-    public void NoProjectButTheAppHostAndItsTestsReferencesAspire()
+    public void NoProjectButTheAppHostAndItsTestsReferencesAspireHosting()
     {
+        // The services use Aspire's client integrations (Aspire.Npgsql..., Aspire.StackExchange.Redis); only the
+        // AppHost and its tests may use the hosting packages.
         var offenders = ProjectFiles()
             .Where(path => !Path.GetFileName(Path.GetDirectoryName(path)!).StartsWith("VoiceHive.AppHost", StringComparison.Ordinal))
             .Where(path => XDocument.Load(path).Descendants("PackageReference")
-                .Any(reference => ((string?)reference.Attribute("Include"))?.StartsWith("Aspire.", StringComparison.Ordinal) == true))
+                .Any(reference => ((string?)reference.Attribute("Include"))?.StartsWith("Aspire.Hosting", StringComparison.Ordinal) == true))
             .ToList();
 
         Assert.Empty(offenders);
