@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -114,6 +115,11 @@ public static class Extensions
         if (settings.Otlp is { } otlp)
         {
             telemetry.UseOtlpExporter(otlp.Protocol, otlp.Endpoint);
+            // The exporters' own HttpClient, as where no IHttpClientFactory is registered. From the factory, the client would get
+            // ConfigureHttpClientDefaults' handlers: service discovery, and the standard resilience pipeline, whose circuit breaker
+            // every client shares, so a collector outage would open the circuit of the PMS client too.
+            builder.Services.Configure<OtlpExporterOptions>(exporter =>
+                exporter.HttpClientFactory = () => new HttpClient { Timeout = TimeSpan.FromMilliseconds(exporter.TimeoutMilliseconds) });
         }
 
         return builder;

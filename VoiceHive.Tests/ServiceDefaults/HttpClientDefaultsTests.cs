@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 using Polly.CircuitBreaker;
 using VoiceHive.Tests.Infrastructure;
 
@@ -159,6 +160,25 @@ public sealed class HttpClientDefaultsTests : IAsyncLifetime
 
         Assert.Contains("open", outcomes);
         Assert.True(_server.Requests.Count < 10, $"requests reached the server while the circuit was open: {string.Join(",", outcomes)}");
+    }
+
+    [Fact]
+    public async Task AnUnreachableOtlpCollectorDoesNotOpenTheCircuitOfTheServicesOwnClients()
+    {
+        using var services = Services(new()
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{TestDirectories.FreePort()}",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        });
+        var metrics = services.Services.GetRequiredService<MeterProvider>();
+        for (var export = 0; export < 3; export++)
+        {
+            Assert.False(metrics.ForceFlush(), "nothing listens where the collector should be");
+        }
+
+        using var response = await Client(services).GetAsync("http://pms/rooms", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     /// <summary>A host with the service defaults, as a service has them.</summary>
