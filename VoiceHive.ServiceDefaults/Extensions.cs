@@ -9,7 +9,6 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using VoiceHive.ServiceDefaults.Health;
 using VoiceHive.ServiceDefaults.Http;

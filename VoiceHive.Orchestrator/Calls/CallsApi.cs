@@ -1,15 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using VoiceHive.Orchestrator.Infrastructure;
 
 namespace VoiceHive.Orchestrator.Calls;
 
-public static partial class CallsApi
+public static class CallsApi
 {
     public const int MaxUtteranceLength = 2000;
 
@@ -278,8 +276,6 @@ public static partial class CallsApi
     private static ProblemHttpResult NotFound(Guid id) => Problems.NotFoundProblem($"There is no call {id}.");
 
     private static ProblemHttpResult Ended(Guid id) => Problems.ConflictProblem($"Call {id} has ended.");
-
-
 }
 
 /// <summary>What the call handlers use; services, not input, so request validation leaves them alone.</summary>

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using VoiceHive.Orchestrator.Calls;
 
@@ -11,7 +10,7 @@ namespace VoiceHive.Orchestrator.Infrastructure;
 /// (to recognise a returning caller without keeping the number) and a mask for people reading a
 /// call record. Neither is ever put in a log, a span or a metric label.
 /// </summary>
-public sealed partial class CallerPrivacy(IOptions<CallsOptions> options)
+public sealed class CallerPrivacy(IOptions<CallsOptions> options)
 {
     private readonly byte[] _key = Encoding.UTF8.GetBytes(options.Value.CallerHashKey);
 

@@ -1,6 +1,6 @@
-using Microsoft.Extensions.Hosting;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Trace;
 
 namespace VoiceHive.ServiceDefaults.Telemetry;

@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Exporter;
 using VoiceHive.ServiceDefaults.Telemetry;
 
