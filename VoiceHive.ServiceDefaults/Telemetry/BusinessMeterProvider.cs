@@ -15,6 +15,8 @@ public sealed class BusinessMeterProvider : IDisposable
 {
     public BusinessMeterProvider(IServiceProvider services, TelemetrySettings settings, IHostEnvironment environment, ProcessMetrics processMetrics)
     {
+        // Nothing else asks for ProcessMetrics, whose constructor creates voicehive.memory.usage: depending on it here
+        // makes the gauge exist wherever the business meters are collected.
         ArgumentNullException.ThrowIfNull(processMetrics);
         var builder = Sdk.CreateMeterProviderBuilder()
             .ConfigureResource(resource => settings.Describe(resource, environment))
