@@ -156,10 +156,14 @@ public static class Extensions
         return app;
     }
 
-    /// <summary><c>/metrics</c>: runtime, ASP.NET Core, Kestrel, HttpClient and Npgsql.</summary>
+    /// <summary>
+    /// <c>/metrics</c>: runtime, ASP.NET Core, Kestrel, HttpClient and Npgsql. Decided by the setting, not by whether a
+    /// MeterProvider exists: <c>UseOtlpExporter</c> turns every signal on, so with an OTLP endpoint there is one, without
+    /// the Prometheus exporter, even when <c>METRICS_ENABLED=false</c>.
+    /// </summary>
     public static IEndpointConventionBuilder MapMetricsEndpoint(this WebApplication app) =>
-        app.Services.GetService<MeterProvider>() is { } platform
-            ? app.MapPrometheusScrapingEndpoint(MetricsEndpointPath, platform, configureBranchedPipeline: null, optionsName: null)
+        app.Services.GetRequiredService<TelemetrySettings>().MetricsEnabled
+            ? app.MapPrometheusScrapingEndpoint(MetricsEndpointPath, app.Services.GetRequiredService<MeterProvider>(), configureBranchedPipeline: null, optionsName: null)
             : app.MapEmptyExposition(MetricsEndpointPath);
 
     /// <summary><c>/monitoring/metrics</c>: the <c>voicehive.*</c> meters only, so no series is scraped twice.</summary>
