@@ -89,6 +89,50 @@ public sealed class OtlpExportTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task ThePrimaryCollectorsHeadersGoWithEverySignalToItAndNeverToTheSecondTraceDestination()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync();
+        var app = await ExportingToAsync(receiver, new()
+        {
+            ["OTEL_EXPORTER_OTLP_HEADERS"] = "x-collector-key=primary-secret",
+            ["OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString(),
+        });
+        using (var client = app.CreateClient())
+        {
+            await client.GetAsync("/traced-but-not-found", cancellationToken);
+        }
+
+        await app.DisposeAsync();
+
+        var primary = receiver.Received.Where(r => r.Path.StartsWith("/v1/", StringComparison.Ordinal)).ToList();
+        var secondary = receiver.ReceivedOn(TraceServicePath);
+        Assert.Equal(["/v1/logs", "/v1/metrics", "/v1/traces"], primary.Select(r => r.Path).Distinct().Order());
+        Assert.All(primary, export => Assert.Equal("primary-secret", export.Headers.GetValueOrDefault("x-collector-key")));
+        Assert.NotEmpty(secondary);
+        Assert.All(secondary, export => Assert.False(export.Headers.ContainsKey("x-collector-key"), "the second destination got the primary's header"));
+    }
+
+    [Fact]
+    public async Task WithTracingDisabledNoSpanIsExportedButMetricsAndLogsAre()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync();
+        var app = await ExportingToAsync(receiver, new() { ["TRACING_ENABLED"] = "false" });
+        using (var client = app.CreateClient())
+        {
+            await client.GetAsync("/traced-but-not-found", cancellationToken);
+        }
+
+        await app.DisposeAsync();
+
+        var spans = receiver.ReceivedOn("/v1/traces").SelectMany(t => t.Body).ToArray();
+        Assert.False(Contains(spans, "/traced-but-not-found"), "a request was traced with TRACING_ENABLED=false");
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/metrics"));
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/logs"));
+    }
+
+    [Fact]
     public async Task WithMetricsDisabledNoMeterIsExportedAndBothScrapeEndpointsStillAnswerEmpty()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
