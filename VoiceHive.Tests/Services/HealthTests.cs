@@ -34,6 +34,28 @@ public sealed class HealthTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task ProbesAnswerOutsideDevelopmentToo()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
+            new Dictionary<string, string?>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["ALERT_WEBHOOK_TOKEN"] = "a-webhook-token",
+                ["Calls:CallerHashKey"] = "a-production-key-of-some-length",
+            });
+        using var client = app.CreateClient();
+
+        using var health = await client.GetAsync("/health", cancellationToken);
+        using var alive = await client.GetAsync("/alive", cancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        Assert.Equal("Healthy", JsonDocument.Parse(await health.Content.ReadAsStringAsync(cancellationToken)).RootElement
+            .GetProperty("checks").GetProperty(Postgres).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+    }
+
+    [Fact]
     public async Task StoppedRedisMakesHealthUnavailableNamingRedisWhileAliveStaysUp()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
