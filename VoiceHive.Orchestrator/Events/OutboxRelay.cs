@@ -81,9 +81,9 @@ public sealed partial class OutboxRelay(
         var database = redis.GetDatabase();
         foreach (var message in batch)
         {
-            // XADD through ExecuteAsync: StackExchange.Redis 1.2.6 predates streams.
-            await database.ExecuteAsync("XADD", _stream, "MAXLEN", "~", options.Value.StreamMaxLength.ToString(System.Globalization.CultureInfo.InvariantCulture), "*",
-                "id", message.Id.ToString(), "type", message.Type, "payload", message.Payload, "traceparent", message.TraceParent ?? "");
+            await database.StreamAddAsync(_stream,
+                [new("id", message.Id.ToString()), new("type", message.Type), new("payload", message.Payload), new("traceparent", message.TraceParent ?? "")],
+                maxLength: options.Value.StreamMaxLength, useApproximateMaxLength: true);
         }
 
         await using (var mark = new NpgsqlCommand("UPDATE outbox_messages SET dispatched_at = now() WHERE id = ANY(@ids)", connection, transaction))

@@ -1,12 +1,10 @@
-using System.Globalization;
 using StackExchange.Redis;
 
 namespace VoiceHive.Worker.Events;
 
 /// <summary>
-/// The Redis Stream the orchestrator's outbox relay writes and this worker's consumer group reads.
-/// StackExchange.Redis 1.2.6 predates streams, so every command goes through <c>ExecuteAsync</c>;
-/// this class is the one place that speaks them.
+/// The Redis Stream the orchestrator's outbox relay writes and this worker's consumer group reads: the one
+/// place that speaks its commands.
 /// </summary>
 public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration configuration)
 {
@@ -26,7 +24,7 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
     {
         try
         {
-            await Database.ExecuteAsync("XGROUP", "CREATE", StreamKey, Group, "0", "MKSTREAM");
+            await Database.StreamCreateConsumerGroupAsync(StreamKey, Group, StreamPosition.Beginning, createStream: true);
         }
         catch (RedisServerException exception) when (exception.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
         {
@@ -35,104 +33,64 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
     }
 
     /// <summary>New entries for this consumer (non-blocking: a blocking read would stall the shared connection).</summary>
-    public async Task<IReadOnlyList<StreamEntry>> ReadNewAsync(string consumer, int count)
-    {
-        var result = await Database.ExecuteAsync("XREADGROUP", "GROUP", Group, consumer, "COUNT", count.ToString(CultureInfo.InvariantCulture), "STREAMS", StreamKey, ">");
-        if (result.IsNull)
-        {
-            return [];
-        }
-
-        var streams = (RedisResult[])result!;
-        return streams.Length == 0 ? [] : ParseEntries((RedisResult[])((RedisResult[])streams[0]!)[1]!);
-    }
+    public async Task<IReadOnlyList<StreamEntry>> ReadNewAsync(string consumer, int count) =>
+        Entries(await Database.StreamReadGroupAsync(StreamKey, Group, consumer, StreamPosition.NewMessages, count));
 
     /// <summary>Entries idle in any consumer's pending list for at least <paramref name="minIdle"/>, with their delivery counts.</summary>
     public async Task<IReadOnlyList<(string Id, long Deliveries)>> IdlePendingAsync(TimeSpan minIdle, int count)
     {
-        var result = (RedisResult[])(await Database.ExecuteAsync("XPENDING", StreamKey, Group, "IDLE",
-            ((long)minIdle.TotalMilliseconds).ToString(CultureInfo.InvariantCulture), "-", "+", count.ToString(CultureInfo.InvariantCulture)))!;
-        return result.Select(entry => (RedisResult[])entry!).Select(entry => ((string)entry[0]!, (long)entry[3])).ToList();
+        var pending = await Database.StreamPendingMessagesAsync(StreamKey, Group, count, RedisValue.Null,
+            minId: null, maxId: null, minIdleTimeInMs: (long)minIdle.TotalMilliseconds);
+        return pending.Select(message => ((string)message.MessageId!, (long)message.DeliveryCount)).ToList();
     }
 
     /// <summary>Takes over entries another (possibly dead) consumer left pending.</summary>
-    public async Task<IReadOnlyList<StreamEntry>> ClaimAsync(string consumer, TimeSpan minIdle, IReadOnlyList<string> ids)
-    {
-        if (ids.Count == 0)
-        {
-            return [];
-        }
-
-        var arguments = new List<object> { StreamKey, Group, consumer, ((long)minIdle.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) };
-        arguments.AddRange(ids);
-        return ParseEntries((RedisResult[])(await Database.ExecuteAsync("XCLAIM", [.. arguments]))!);
-    }
+    public async Task<IReadOnlyList<StreamEntry>> ClaimAsync(string consumer, TimeSpan minIdle, IReadOnlyList<string> ids) =>
+        ids.Count == 0
+            ? []
+            : Entries(await Database.StreamClaimAsync(StreamKey, Group, consumer, (long)minIdle.TotalMilliseconds, [.. ids.Select(id => (RedisValue)id)]));
 
     public async Task<StreamEntry?> ReadAsync(string id)
     {
-        var entries = ParseEntries((RedisResult[])(await Database.ExecuteAsync("XRANGE", StreamKey, id, id))!);
+        var entries = Entries(await Database.StreamRangeAsync(StreamKey, id, id));
         return entries.Count == 0 ? null : entries[0];
     }
 
-    public Task AcknowledgeAsync(string id) => Database.ExecuteAsync("XACK", StreamKey, Group, id);
+    public Task AcknowledgeAsync(string id) => Database.StreamAcknowledgeAsync(StreamKey, Group, id);
 
     public async Task DeadLetterAsync(StreamEntry entry, string reason, long deliveries)
     {
-        var fields = new List<object> { DeadLetterKey, "*", "original_id", entry.Id, "reason", reason, "deliveries", deliveries.ToString(CultureInfo.InvariantCulture) };
-        foreach (var (name, value) in entry.Fields)
-        {
-            fields.Add("field_" + name);
-            fields.Add(value);
-        }
-
-        await Database.ExecuteAsync("XADD", [.. fields]);
+        NameValueEntry[] fields =
+        [
+            new("original_id", entry.Id),
+            new("reason", reason),
+            new("deliveries", deliveries),
+            .. entry.Fields.Select(field => new NameValueEntry("field_" + field.Key, field.Value)),
+        ];
+        await Database.StreamAddAsync(DeadLetterKey, fields);
         await AcknowledgeAsync(entry.Id);
     }
 
     /// <summary>The group's lag (entries not yet delivered) and pending count (delivered, not acknowledged).</summary>
     public async Task<(long Lag, long Pending)> GroupStateAsync()
     {
-        var groups = (RedisResult[])(await Database.ExecuteAsync("XINFO", "GROUPS", StreamKey))!;
-        foreach (var group in groups.Select(g => (RedisResult[])g!))
-        {
-            var fields = new Dictionary<string, RedisResult>(StringComparer.Ordinal);
-            for (var i = 0; i + 1 < group.Length; i += 2)
-            {
-                fields[(string)group[i]!] = group[i + 1];
-            }
-
-            if ((string)fields["name"]! == Group)
-            {
-                var lag = fields.TryGetValue("lag", out var value) && !value.IsNull ? (long)value : 0;
-                return (lag, (long)fields["pending"]);
-            }
-        }
-
-        return (0, 0);
+        var group = (await Database.StreamGroupInfoAsync(StreamKey)).FirstOrDefault(g => g.Name == Group);
+        return group.Name is null ? (0, 0) : (group.Lag ?? 0, group.PendingMessageCount);
     }
 
-    private static List<StreamEntry> ParseEntries(RedisResult[] entries)
+    private static List<StreamEntry> Entries(StackExchange.Redis.StreamEntry[] entries)
     {
         var parsed = new List<StreamEntry>(entries.Length);
-        foreach (var raw in entries)
+        // A claimed entry that was deleted meanwhile comes back empty.
+        foreach (var entry in entries.Where(entry => !entry.IsNull))
         {
-            if (raw.IsNull)
-            {
-                continue;
-            }
-
-            var entry = (RedisResult[])raw!;
             var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-            if (!entry[1].IsNull)
+            foreach (var field in entry.Values)
             {
-                var values = (RedisResult[])entry[1]!;
-                for (var i = 0; i + 1 < values.Length; i += 2)
-                {
-                    fields[(string)values[i]!] = (string?)values[i + 1] ?? "";
-                }
+                fields[(string)field.Name!] = (string?)field.Value ?? "";
             }
 
-            parsed.Add(new StreamEntry((string)entry[0]!, fields));
+            parsed.Add(new StreamEntry(entry.Id!, fields));
         }
 
         return parsed;
