@@ -6,8 +6,8 @@ using Npgsql;
 namespace VoiceHive.Benchmarks;
 
 /// <summary>
-/// 2. Latency per series of a scrape of 10,000+ series with real label sets (hotels × outcomes × PMS
-/// operations × histogram buckets, made by real calls), against prometheus-node-exporter's own /metrics
+/// 2. Latency per series of a scrape of 10,000+ series through the OpenTelemetry Prometheus exporter, with real label
+/// sets (hotels × outcomes × PMS operations × histogram buckets, made by real calls), against prometheus-node-exporter's own /metrics
 /// (the Go reference client) scraped by the same loop in the same run; and bytes allocated per series,
 /// read from each process's own counter (<c>dotnet_gc_heap_total_allocated_bytes_total</c>, <c>go_memstats_alloc_bytes_total</c>).
 /// Both are asked for the text format 0.0.4 without compression.
@@ -69,7 +69,7 @@ public static class ScrapeCost
         }
 
         var notes = string.Create(CultureInfo.InvariantCulture,
-            $"VoiceHive: the orchestrator's /monitoring/metrics with {ourSeries} series (the business meters of {hotels} hotels, filled by real calls); node_exporter: its /metrics with {theirSeries} series (default collectors). Each run: {WarmupScrapes} warm-up then {Scrapes} sequential scrapes of each, the median latency of a whole scrape (request to last byte) divided by its series count. Allocation: each process's own allocated-bytes counter read before and after {Scrapes} scrapes, less one read of that counter. A scrape also has a fixed cost (HTTP, collection) that weighs more per series on node_exporter's smaller exposition.");
+            $"VoiceHive: the orchestrator's /monitoring/metrics (OpenTelemetry.Exporter.Prometheus.AspNetCore) with {ourSeries} series (the business meters of {hotels} hotels, filled by real calls); node_exporter: its /metrics with {theirSeries} series (default collectors). Each run: {WarmupScrapes} warm-up then {Scrapes} sequential scrapes of each, the median latency of a whole scrape (request to last byte) divided by its series count. Allocation: each process's own allocated-bytes counter read before and after {Scrapes} scrapes, less one read of that counter. A scrape also has a fixed cost (HTTP, collection) that weighs more per series on node_exporter's smaller exposition.");
         return
         [
             new Figure("2. Scrape cost", "median latency per series", "µs", Stats.Median(ourLatency), "node_exporter", Stats.Median(theirLatency),

@@ -1,3 +1,4 @@
+using Scalar.AspNetCore;
 using VoiceHive.Orchestrator.Alerts;
 using VoiceHive.Orchestrator.Calls;
 using VoiceHive.Orchestrator.Infrastructure;
@@ -8,6 +9,7 @@ using VoiceHive.Orchestrator.Sla;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddDefaultAuthentication();
 builder.AddApplicationServices();
 builder.Services.AddProblemDetails();
 
@@ -20,6 +22,11 @@ app.UseRateLimiter();
 
 app.MapDefaultEndpoints();
 app.MapOpenApi();
+if (app.Environment.IsDevelopment())
+{
+    app.MapScalarApiReference();
+}
+
 app.MapCallsApi();
 app.MapAlertsApi();
 app.MapSlaApi();

@@ -1,25 +1,26 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
-using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using VoiceHive.ServiceDefaults.Health;
-using VoiceHive.ServiceDefaults.Prometheus;
+using VoiceHive.ServiceDefaults.Http;
 using VoiceHive.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// What every VoiceHive service shares: OpenTelemetry (metrics, traces, logs), the Prometheus
-/// scrape endpoints, health checks, HTTP resilience and service discovery. The shape of the
-/// Aspire ServiceDefaults template, on packages that restore here.
+/// What every VoiceHive service shares, in the shape of the Aspire ServiceDefaults template: OpenTelemetry,
+/// health checks, service discovery and HTTP resilience. VoiceHive's additions: the guide's telemetry
+/// variables (<see cref="TelemetrySettings"/>), a second trace destination, the two scrape endpoints, the
+/// JSON health report, and probes mapped in every environment.
 /// </summary>
 public static class Extensions
 {
@@ -28,55 +29,34 @@ public static class Extensions
     public const string MetricsEndpointPath = "/metrics";
     public const string BusinessMetricsEndpointPath = "/monitoring/metrics";
 
-    /// <summary>Meters whose names start with this are the business meters, exposed only on <see cref="BusinessMetricsEndpointPath"/>.</summary>
-    public const string BusinessMeterPrefix = "voicehive.";
+    /// <summary>The section the standard resilience handler of every HttpClient is configured from.</summary>
+    public const string HttpResilienceSection = "HttpResilience";
 
-    /// <summary>The platform's own meters: runtime, ASP.NET Core, HttpClient, Npgsql.</summary>
-    public static readonly string[] PlatformMeters =
-    [
-        "System.Runtime",
-        "Microsoft.AspNetCore.Hosting",
-        "Microsoft.AspNetCore.Server.Kestrel",
-        "Microsoft.AspNetCore.Routing",
-        "Microsoft.AspNetCore.Diagnostics",
-        "Microsoft.AspNetCore.RateLimiting",
-        "System.Net.Http",
-        "System.Net.NameResolution",
-        "Npgsql",
-    ];
-
-    /// <summary>
-    /// Every service's own meters and activity sources are named <c>voicehive.&lt;service&gt;</c>
-    /// (constants on the class that owns them); this pattern collects them all.
-    /// </summary>
+    /// <summary>Every service's own meters and activity sources are named <c>voicehive.&lt;service&gt;</c>; this pattern collects them.</summary>
     public const string ServiceTelemetryPattern = "voicehive.*";
 
-    /// <summary>The platform's own activity sources: ASP.NET Core, HttpClient, Npgsql.</summary>
-    public static readonly string[] PlatformActivitySources = ["Microsoft.AspNetCore", "System.Net.Http", "Npgsql"];
-
-    private static readonly string[] UntracedPathList =
-        [HealthEndpointPath, AlivenessEndpointPath, MetricsEndpointPath, BusinessMetricsEndpointPath];
-
-    /// <summary>Telemetry, health checks, HTTP resilience and service discovery.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
-        builder.AddBasicServiceDefaults();
+        builder.ReportStartupFailuresInOneLine();
+
+        builder.ConfigureOpenTelemetry();
+
+        builder.AddDefaultHealthChecks();
+
+        builder.Services.AddServiceDiscovery();
+
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
-            http.AddDefaultResilienceHandler();
-            http.AddConfigurationServiceDiscovery();
-        });
-        return builder;
-    }
+            http.AddStandardResilienceHandler().Configure(options =>
+            {
+                builder.Configuration.GetSection(HttpResilienceSection).Bind(options);
+                options.Retry.ShouldHandle = HttpRetries.ShouldRetry;
+            });
 
-    /// <summary>Telemetry, health checks and authentication only (a service that calls no other over HTTP).</summary>
-    public static TBuilder AddBasicServiceDefaults<TBuilder>(this TBuilder builder)
-        where TBuilder : IHostApplicationBuilder
-    {
-        builder.ConfigureOpenTelemetry();
-        builder.AddDefaultHealthChecks();
-        builder.AddDefaultAuthentication();
+            http.AddServiceDiscovery();
+        });
+
         return builder;
     }
 
@@ -98,71 +78,47 @@ public static class Extensions
             });
         }
 
-        var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } configured
-            ? configured
-            : builder.Environment.ApplicationName;
-        var environment = builder.Configuration["ENVIRONMENT"] is { Length: > 0 } env ? env : builder.Environment.EnvironmentName;
-        var version = typeof(Extensions).Assembly.GetName().Version?.ToString() ?? "0.0.0";
-
-        var telemetry = new HostOpenTelemetryBuilder(builder.Services)
-            .ConfigureResource(resource => resource
-                .AddService(serviceName, serviceVersion: version, serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId)
-                .AddAttributes([new("deployment.environment.name", environment)])
-                .AddEnvironmentVariableDetector());
-
-        builder.Logging.AddOpenTelemetry(options =>
+        builder.Logging.AddOpenTelemetry(logging =>
         {
-            options.IncludeScopes = true;
-            options.IncludeFormattedMessage = true;
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
         });
-        if (settings.Otlp is { } logDestination)
-        {
-            builder.Services.ConfigureOpenTelemetryLoggerProvider(logging =>
-                logging.AddOtlpExporter(exporter => Configure(exporter, logDestination, "logs")));
-        }
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => settings.Describe(resource, builder.Environment));
 
         if (settings.MetricsEnabled)
         {
-            builder.Services.AddSingleton<PrometheusScraper>();
             builder.Services.AddSingleton<ProcessMetrics>();
-            var scope = new HostMeterScope();
-            telemetry.WithMetrics(metrics =>
-            {
-                metrics.AddMeter(PlatformMeters);
-                metrics.AddMeter(ServiceTelemetryPattern);
-                metrics.AddReader(sp => scope.Bind(sp, sp.GetRequiredService<PrometheusScraper>().Reader));
-                metrics.AddView(scope.Filter);
-                if (settings.Otlp is { } otlp)
-                {
-                    metrics.AddOtlpExporter(exporter => Configure(exporter, otlp, "metrics"));
-                }
-            });
+            builder.Services.AddSingleton<BusinessMeterProvider>();
+            telemetry.WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddHostMeterScope()
+                .AddPrometheusExporter(PrometheusScrapeOptions.Configure));
         }
 
         if (settings.TracingEnabled)
         {
-            builder.Services.AddSingleton(new UntracedPaths(UntracedPathList));
-            builder.Services.AddTransient<IStartupFilter, HttpServerTracingStartupFilter>();
             telemetry.WithTracing(tracing =>
             {
-                tracing.SetSampler(new UnrecordedParentSampler(settings.Sampler.CreateSampler()));
-                tracing.AddSource(PlatformActivitySources);
-                tracing.AddSource(ServiceTelemetryPattern);
-                if (settings.Otlp is { } otlp)
-                {
-                    tracing.AddOtlpExporter("otlp", exporter => Configure(exporter, otlp, "traces"));
-                }
-
-                if (settings.SecondaryTraces is { } secondary)
-                {
-                    tracing.AddOtlpExporter("otlp-secondary", exporter =>
-                    {
-                        Configure(exporter, secondary, "traces");
-                        // OTEL_EXPORTER_OTLP_HEADERS carry the primary collector's credentials: never send them elsewhere.
-                        exporter.Headers = null;
-                    });
-                }
+                tracing.SetSampler(new UnrecordedParentSampler(settings.Sampler.CreateSampler()))
+                    .AddSource(ServiceTelemetryPattern)
+                    .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsProbeOrScrape(context.Request.Path))
+                    .AddHttpClientInstrumentation();
+                settings.AddSecondaryTraceExporter(tracing);
             });
+        }
+
+        if (settings.Otlp is { } otlp)
+        {
+            telemetry.UseOtlpExporter(otlp.Protocol, otlp.Endpoint);
+            // The exporters' own HttpClient, as where no IHttpClientFactory is registered. From the factory, the client would get
+            // ConfigureHttpClientDefaults' handlers: service discovery, and the standard resilience pipeline, whose circuit breaker
+            // every client shares, so a collector outage would open the circuit of the PMS client too.
+            builder.Services.Configure<OtlpExporterOptions>(exporter =>
+                exporter.HttpClientFactory = () => new HttpClient { Timeout = TimeSpan.FromMilliseconds(exporter.TimeoutMilliseconds) });
         }
 
         return builder;
@@ -174,34 +130,53 @@ public static class Extensions
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy("the process is running"), ["live"])
             .AddCheck<MemoryHealthCheck>(MemoryHealthCheck.Name, tags: ["ready"], timeout: TimeSpan.FromSeconds(5));
+
         return builder;
     }
 
     /// <summary>
-    /// <c>/health</c> (readiness: every check), <c>/alive</c> (liveness: the process), <c>/metrics</c>
-    /// (every meter but the business ones) and <c>/monitoring/metrics</c> (the business meters only).
-    /// Mapped in every environment: Kubernetes and Container Apps probe them.
+    /// <c>/health</c> (readiness: every check), <c>/alive</c> (liveness: the process), <c>/metrics</c> (the
+    /// platform's meters) and <c>/monitoring/metrics</c> (the business meters). Mapped in every environment:
+    /// Kubernetes and Container Apps probe them, and Prometheus scrapes them.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync })
             .DisableHttpMetrics();
+
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains("live"),
             ResponseWriter = HealthReportWriter.WriteAsync,
         }).DisableHttpMetrics();
-        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath, meter => !IsBusinessMeter(meter)).RequireAuthorization(AuthenticationExtensions.ScrapePolicy);
-        app.MapPrometheusScrapingEndpoint(BusinessMetricsEndpointPath, IsBusinessMeter).RequireAuthorization(AuthenticationExtensions.ScrapePolicy);
+
+        // Prometheus's scrape token when Monitoring:ScrapeToken is set (required outside Development).
+        app.MapMetricsEndpoint().DisableHttpMetrics().RequireAuthorization(AuthenticationExtensions.ScrapePolicy);
+        app.MapBusinessMetricsEndpoint().DisableHttpMetrics().RequireAuthorization(AuthenticationExtensions.ScrapePolicy);
         return app;
     }
 
-    public static bool IsBusinessMeter(string meterName) =>
-        meterName.StartsWith(BusinessMeterPrefix, StringComparison.OrdinalIgnoreCase);
+    /// <summary>
+    /// <c>/metrics</c>: runtime, ASP.NET Core, Kestrel, HttpClient and Npgsql. Decided by the setting, not by whether a
+    /// MeterProvider exists: <c>UseOtlpExporter</c> turns every signal on, so with an OTLP endpoint there is one, without
+    /// the Prometheus exporter, even when <c>METRICS_ENABLED=false</c>.
+    /// </summary>
+    public static IEndpointConventionBuilder MapMetricsEndpoint(this WebApplication app) =>
+        app.Services.GetRequiredService<TelemetrySettings>().MetricsEnabled
+            ? app.MapPrometheusScrapingEndpoint(MetricsEndpointPath, app.Services.GetRequiredService<MeterProvider>(), configureBranchedPipeline: null, optionsName: null)
+            : app.MapEmptyExposition(MetricsEndpointPath);
 
-    private static void Configure(OtlpExporterOptions exporter, OtlpDestination destination, string signal)
-    {
-        exporter.Protocol = destination.Protocol;
-        exporter.Endpoint = destination.SignalEndpoint(signal);
-    }
+    /// <summary><c>/monitoring/metrics</c>: the <c>voicehive.*</c> meters only, so no series is scraped twice.</summary>
+    public static IEndpointConventionBuilder MapBusinessMetricsEndpoint(this WebApplication app) =>
+        app.Services.GetService<BusinessMeterProvider>() is { } business
+            ? app.MapPrometheusScrapingEndpoint(BusinessMetricsEndpointPath, business.Provider, configureBranchedPipeline: null, optionsName: null)
+            : app.MapEmptyExposition(BusinessMetricsEndpointPath);
+
+    /// <summary>With <c>METRICS_ENABLED=false</c> a scrape still answers, so the target stays up and the alert rules see no gap.</summary>
+    private static IEndpointConventionBuilder MapEmptyExposition(this WebApplication app, string path) =>
+        app.MapGet(path, () => TypedResults.Text("", "text/plain; version=0.0.4; charset=utf-8")).ExcludeFromDescription();
+
+    internal static bool IsProbeOrScrape(PathString path) =>
+        path.StartsWithSegments(HealthEndpointPath) || path.StartsWithSegments(AlivenessEndpointPath)
+        || path.StartsWithSegments(MetricsEndpointPath) || path.StartsWithSegments(BusinessMetricsEndpointPath);
 }

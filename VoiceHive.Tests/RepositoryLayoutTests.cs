@@ -8,6 +8,20 @@ public sealed class RepositoryLayoutTests
     private static readonly string Root = Infrastructure.Repository.Root;
 
     [Fact]
+    public void NoProjectButTheAppHostAndItsTestsReferencesAspireHosting()
+    {
+        // The services use Aspire's client integrations (Aspire.Npgsql..., Aspire.StackExchange.Redis); only the
+        // AppHost and its tests may use the hosting packages.
+        var offenders = ProjectFiles()
+            .Where(path => !Path.GetFileName(Path.GetDirectoryName(path)!).StartsWith("VoiceHive.AppHost", StringComparison.Ordinal))
+            .Where(path => XDocument.Load(path).Descendants("PackageReference")
+                .Any(reference => ((string?)reference.Attribute("Include"))?.StartsWith("Aspire.Hosting", StringComparison.Ordinal) == true))
+            .ToList();
+
+        Assert.Empty(offenders);
+    }
+
+    [Fact]
     public void TheSolutionHoldsEveryProject()
     {
         var inSolution = File.ReadAllLines(Path.Combine(Root, "VoiceHive.sln"))

@@ -3,6 +3,7 @@ using VoiceHive.Traffic;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddDefaultAuthentication();
 builder.AddTraffic();
 builder.Services.AddProblemDetails();
 

@@ -3,7 +3,8 @@ using VoiceHive.Worker.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.AddBasicServiceDefaults();
+builder.AddServiceDefaults();
+builder.AddDefaultAuthentication();
 builder.AddApplicationServices();
 builder.Services.AddProblemDetails();
 

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -31,7 +32,8 @@ public static partial class AlertsApi
             .DisableAntiforgery()
             .AllowAnonymous()
             .RequireRateLimiting(RateLimiting.WebhookPolicy);
-        api.MapGet("/", ListAsync).WithName("ListAlerts").WithSummary("Active and recent alerts, with their incident timeline");
+        api.MapGet("/", ListAsync).WithName("ListAlerts").WithSummary("Active and recent alerts, with their incident timeline")
+            .ProducesValidationProblem();
         return api;
     }
 
@@ -99,27 +101,14 @@ public static partial class AlertsApi
         return TypedResults.Ok(new WebhookResult(alerts.Count, changed.Count, alerts.Count - changed.Count));
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<AlertDto>>, ValidationProblem>> ListAsync(
-        AlertStore store, string? status, string? severity, string? hotel, int? limit, CancellationToken cancellationToken)
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (status is not null && !Statuses.Contains(status))
-        {
-            errors["status"] = ["firing or resolved"];
-        }
-
-        if (limit is < 1 or > 1000)
-        {
-            errors["limit"] = ["from 1 to 1000"];
-        }
-
-        if (errors.Count > 0)
-        {
-            return Problems.ValidationFailed(errors);
-        }
-
-        return TypedResults.Ok(await store.ListAsync(status, severity, hotel, limit ?? 100, cancellationToken));
-    }
+    public static async Task<Ok<IReadOnlyList<AlertDto>>> ListAsync(
+        AlertStore store,
+        [AllowedValues("firing", "resolved", null, ErrorMessage = "firing or resolved")] string? status,
+        string? severity,
+        string? hotel,
+        [Range(1, 1000, ErrorMessage = "from 1 to 1000")] int? limit,
+        CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ListAsync(status, severity, hotel, limit ?? 100, cancellationToken));
 
     private static async Task<byte[]?> ReadBodyAsync(Stream body, CancellationToken cancellationToken)
     {

@@ -79,8 +79,6 @@ public static class CallOutcomes
     public const string SystemError = "system_error";
     public const string PmsUnavailable = "pms_unavailable";
 
-    public static readonly string[] Reported = [Resolved, Transferred, Abandoned, Dropped];
-
     public static Infrastructure.CallResult Evaluate(string reported, bool hadError, bool pmsFailed) => reported switch
     {
         Dropped => Infrastructure.CallResult.Failure(Dropped),

@@ -3,7 +3,6 @@ using VoiceHive.Orchestrator.Calls;
 using VoiceHive.Orchestrator.Pms;
 using VoiceHive.Orchestrator.Sla;
 using VoiceHive.ServiceDefaults;
-using VoiceHive.ServiceDefaults.Http;
 
 namespace VoiceHive.Orchestrator.Infrastructure;
 
@@ -14,10 +13,8 @@ internal static class Extensions
 
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddNpgsqlDbContext<OrchestratorDbContext>(
-            DatabaseConnectionName,
-            npgsql => npgsql.MigrationsHistoryTable(OrchestratorDbContext.MigrationsHistoryTable));
-        builder.AddRedisClient(RedisConnectionName);
+        builder.AddVoiceHiveDbContext<OrchestratorDbContext>(DatabaseConnectionName, OrchestratorDbContext.MigrationsHistoryTable);
+        builder.AddVoiceHiveRedisClient(RedisConnectionName);
 
         var services = builder.Services;
         var development = builder.Environment.IsDevelopment();
@@ -40,7 +37,7 @@ internal static class Extensions
         if (!development && string.IsNullOrWhiteSpace(builder.Configuration["ALERT_WEBHOOK_TOKEN"])
             && string.IsNullOrWhiteSpace(builder.Configuration[$"{AlertWebhookOptions.Section}:Token"]))
         {
-            throw new StartupSettingsException(
+            throw new StartupFailedException(
                 "ALERT_WEBHOOK_TOKEN is not set: outside Development the alert webhook needs a bearer token, and the service does not start without one.");
         }
 
@@ -70,6 +67,8 @@ internal static class Extensions
 
         services.AddExceptionHandler<DependencyFailureHandler>();
         services.AddClientRateLimits();
+        services.AddValidation();
+        services.Configure<ProblemDetailsOptions>(options => options.CustomizeProblemDetails = Problems.NameValidationFailures);
         services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>().AddOperationTransformer<BearerSecurityTransformer>());
         return builder;
     }
@@ -77,7 +76,7 @@ internal static class Extensions
     /// <summary>A real PMS over HTTP when <c>services:pms</c> is configured, the simulator otherwise.</summary>
     private static void AddPropertyManagementSystem(this IServiceCollection services, IConfiguration configuration)
     {
-        if (new ServiceEndpointResolver(configuration).IsConfigured("pms"))
+        if (configuration.GetSection("services:pms").Exists())
         {
             services.AddHttpClient<IPropertyManagementSystem, HttpPropertyManagementSystem>(client =>
                 client.BaseAddress = new Uri(HttpPropertyManagementSystem.BaseAddress + "/"));
@@ -86,6 +85,8 @@ internal static class Extensions
         {
             // Built now, so that a bad Pms:Simulator setting stops start-up instead of failing every PMS request.
             services.AddSingleton(new PmsSimulatorSettings(configuration));
+            services.AddSingleton<SimulatorSync>();
+            services.AddHostedService(sp => sp.GetRequiredService<SimulatorSync>());
             services.AddSingleton<IPropertyManagementSystem, SimulatedPropertyManagementSystem>();
         }
     }

@@ -16,8 +16,25 @@ internal static class Problems
     public const string DependencyUnavailable = Base + "dependency-unavailable";
     public const string Internal = Base + "internal";
 
-    public static ValidationProblem ValidationFailed(IDictionary<string, string[]> errors) =>
-        TypedResults.ValidationProblem(errors, title: "One or more fields are invalid.", type: Validation);
+    /// <summary>
+    /// Gives the 400s of the built-in request validation (<c>AddValidation</c>) the orchestrator's stable type and
+    /// title, and names each field as the client's JSON does (<c>hotelId</c>, not the property's <c>HotelId</c>).
+    /// </summary>
+    public static void NameValidationFailures(ProblemDetailsContext context)
+    {
+        if (context.ProblemDetails is HttpValidationProblemDetails { Status: StatusCodes.Status400BadRequest } problem
+            && (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal)))
+        {
+            problem.Type = Validation;
+            problem.Title = "One or more fields are invalid.";
+            var errors = problem.Errors.ToDictionary(e => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(e.Key), e => e.Value);
+            problem.Errors.Clear();
+            foreach (var (field, messages) in errors)
+            {
+                problem.Errors[field] = messages;
+            }
+        }
+    }
 
     /// <summary>422: the request is well formed, but names something that does not exist (an unknown hotel).</summary>
     public static ProblemHttpResult UnprocessableProblem(IDictionary<string, string[]> errors) =>

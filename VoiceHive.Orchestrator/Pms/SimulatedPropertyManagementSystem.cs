@@ -113,6 +113,33 @@ public sealed class PmsSimulatorSettings
         _hotels.Clear();
     }
 
+    /// <summary>What the simulator would be with <paramref name="profile"/> set for <paramref name="hotelId"/> (all hotels when null).</summary>
+    public SimulatorState With(string? hotelId, SimulatorProfile profile)
+    {
+        var hotels = new Dictionary<string, SimulatorProfile>(_hotels, StringComparer.Ordinal);
+        if (hotelId is not null)
+        {
+            hotels[hotelId] = profile;
+        }
+
+        return new SimulatorState(hotelId is null ? profile : Default, hotels);
+    }
+
+    /// <summary>Takes on <paramref name="state"/> whole (another replica's change).</summary>
+    public void Replace(SimulatorState state)
+    {
+        Default = state.Default;
+        foreach (var hotel in _hotels.Keys.Except(state.Hotels.Keys, StringComparer.Ordinal))
+        {
+            _hotels.TryRemove(hotel, out _);
+        }
+
+        foreach (var (hotel, profile) in state.Hotels)
+        {
+            _hotels[hotel] = profile;
+        }
+    }
+
     private static SimulatorProfile FromConfiguration(IConfigurationSection section)
     {
         var normal = SimulatorProfile.Normal;

@@ -49,7 +49,6 @@ public static class AuthenticationExtensions
     public static TBuilder AddDefaultAuthentication<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
-        StartupSettingsException.ExitInOneLine();
         var configuration = builder.Configuration;
         if (!builder.Environment.IsDevelopment())
         {
@@ -144,7 +143,7 @@ public static class AuthenticationExtensions
 
         if (missing.Count > 0)
         {
-            throw new StartupSettingsException(
+            throw new StartupFailedException(
                 $"Outside Development every endpoint but /health and /alive needs a credential, and these settings are not set: {string.Join("; ", missing)}. " +
                 "Set them as environment variables (':' becomes '__'); see README.md, Configuration.");
         }

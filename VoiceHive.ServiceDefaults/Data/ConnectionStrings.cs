@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 
 namespace VoiceHive.ServiceDefaults.Data;
 
@@ -8,7 +9,7 @@ public static class ConnectionStrings
     public static string GetRequiredConnectionString(this IConfiguration configuration, string name) =>
         configuration.GetConnectionString(name) is { Length: > 0 } value
             ? value
-            : throw new StartupSettingsException(
+            : throw new StartupFailedException(
                 $"The connection string 'ConnectionStrings:{name}' is not set. Set it in configuration or as the " +
                 $"environment variable ConnectionStrings__{name} (the AppHost and eng/run.sh inject it).");
 }

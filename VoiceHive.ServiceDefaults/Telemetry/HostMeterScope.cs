@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 
 namespace VoiceHive.ServiceDefaults.Telemetry;
@@ -7,22 +8,48 @@ namespace VoiceHive.ServiceDefaults.Telemetry;
 /// Keeps a host's MeterProvider to the meters of that host: process-wide meters (<c>new Meter</c>:
 /// the runtime, Npgsql) and those created by this host's <see cref="IMeterFactory"/> (ASP.NET Core,
 /// the service's own). Without it, a provider listens by name to every host's meters in the process,
-/// so hosts side by side (tests, or several hosts in one process) would mix their series, and one
-/// host's disposal would end another's streams.
+/// so hosts side by side (tests, or several hosts in one process) would mix their series.
 /// </summary>
-internal sealed class HostMeterScope
+internal sealed class HostMeterScope(IMeterFactory? factory)
 {
-    private IMeterFactory? _factory;
+    public MetricStreamConfiguration? Filter(Instrument instrument) =>
+        instrument.Meter.Scope is null || factory is null || ReferenceEquals(instrument.Meter.Scope, factory)
+            ? PrometheusNames.Rename(instrument)
+            : MetricStreamConfiguration.Drop;
+}
 
-    /// <summary>Learns the host's factory when the provider builds its reader, before any instrument is seen.</summary>
-    public MetricReader Bind(IServiceProvider services, MetricReader reader)
+/// <summary>
+/// One rename keeps <c>promtool check metrics</c> clean: it rejects a gauge whose Prometheus name ends in
+/// <c>_count</c>, <c>_sum</c> or <c>_bucket</c> (those suffixes belong to histograms), which the runtime and
+/// Npgsql have (<c>dotnet.assembly.count</c>, <c>db.client.connection.count</c>). Such an instrument without a
+/// unit suffix is exposed with <c>_current</c> (<c>dotnet_assembly_count_current</c>).
+/// </summary>
+internal static class PrometheusNames
+{
+    private static readonly string[] HistogramSuffixes = [".count", "_count", ".sum", "_sum", ".bucket", "_bucket"];
+
+    public static MetricStreamConfiguration? Rename(Instrument instrument) =>
+        IsGaugeLike(instrument) && string.IsNullOrEmpty(UnitSuffix(instrument.Unit))
+        && HistogramSuffixes.Any(suffix => instrument.Name.EndsWith(suffix, StringComparison.Ordinal))
+            ? new MetricStreamConfiguration { Name = instrument.Name + ".current" }
+            : null;
+
+    // Counters get _total and histograms their own series; anything else is exposed as a gauge.
+    private static bool IsGaugeLike(Instrument instrument)
     {
-        _factory = (IMeterFactory?)services.GetService(typeof(IMeterFactory));
-        return reader;
+        var type = instrument.GetType();
+        var definition = type.IsGenericType ? type.GetGenericTypeDefinition() : type;
+        return definition != typeof(Counter<>) && definition != typeof(ObservableCounter<>) && definition != typeof(Histogram<>);
     }
 
-    public MetricStreamConfiguration? Filter(Instrument instrument) =>
-        instrument.Meter.Scope is null || _factory is null || ReferenceEquals(instrument.Meter.Scope, _factory)
-            ? null
-            : MetricStreamConfiguration.Drop;
+    // The exporter drops annotations ({connection}) and the dimensionless 1.
+    private static string? UnitSuffix(string? unit) =>
+        unit is null || unit.StartsWith('{') || unit == "1" ? null : unit;
+}
+
+internal static class HostMeterScopeExtensions
+{
+    public static MeterProviderBuilder AddHostMeterScope(this MeterProviderBuilder metrics) =>
+        ((IDeferredMeterProviderBuilder)metrics).Configure((services, builder) =>
+            builder.AddView(new HostMeterScope(services.GetService<IMeterFactory>()).Filter));
 }

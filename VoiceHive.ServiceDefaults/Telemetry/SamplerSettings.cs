@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Trace;
 
 namespace VoiceHive.ServiceDefaults.Telemetry;
@@ -21,7 +22,7 @@ public sealed record SamplerSettings(string Name, double? Ratio)
             {
                 "always_on" or "always_off" or "parentbased_always_on" or "parentbased_always_off" => new(name, null),
                 "traceidratio" or "parentbased_traceidratio" => new(name, ParseRatio(argument, "OTEL_TRACES_SAMPLER_ARG", defaultValue: 1.0)),
-                _ => throw new InvalidOperationException(
+                _ => throw new StartupFailedException(
                     $"OTEL_TRACES_SAMPLER '{name}' is not supported; use always_on, always_off, traceidratio or their parentbased_ forms."),
             };
         }
@@ -51,7 +52,7 @@ public sealed record SamplerSettings(string Name, double? Ratio)
 
         if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ratio) || ratio is < 0 or > 1 || double.IsNaN(ratio))
         {
-            throw new InvalidOperationException($"{key} must be a number from 0 to 1, not '{value}'.");
+            throw new StartupFailedException($"{key} must be a number from 0 to 1, not '{value}'.");
         }
 
         return ratio;

@@ -1,5 +1,9 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry;
 using OpenTelemetry.Exporter;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace VoiceHive.ServiceDefaults.Telemetry;
 
@@ -22,17 +26,51 @@ public sealed record TelemetrySettings
 
     public required SamplerSettings Sampler { get; init; }
 
+    /// <summary><c>OTEL_SERVICE_NAME</c>, else the application's name.</summary>
+    public string? ServiceName { get; init; }
+
+    /// <summary><c>ENVIRONMENT</c> (the guide's), else the host environment.</summary>
+    public string? EnvironmentName { get; init; }
+
     public static TelemetrySettings FromConfiguration(IConfiguration configuration)
     {
         var protocol = ParseProtocol(configuration["OTEL_EXPORTER_OTLP_PROTOCOL"]);
         return new TelemetrySettings
         {
+            ServiceName = configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : null,
+            EnvironmentName = configuration["ENVIRONMENT"] is { Length: > 0 } environment ? environment : null,
             MetricsEnabled = ParseFlag(configuration, "METRICS_ENABLED"),
             TracingEnabled = ParseFlag(configuration, "TRACING_ENABLED"),
-            Otlp = OtlpDestination.Parse(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"], protocol, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            Otlp = OtlpDestination.Parse(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"], protocol, "OTEL_EXPORTER_OTLP_ENDPOINT")
+                is { } otlp ? otlp with { Headers = configuration["OTEL_EXPORTER_OTLP_HEADERS"] } : null,
             SecondaryTraces = OtlpDestination.Parse(configuration["OTLP_ENDPOINT"], OtlpDestination.GuessProtocol(configuration["OTLP_ENDPOINT"]), "OTLP_ENDPOINT"),
             Sampler = SamplerSettings.FromConfiguration(configuration),
         };
+    }
+
+    /// <summary>The resource every signal carries: service name, version and instance, and the deployment environment.</summary>
+    public ResourceBuilder Describe(ResourceBuilder resource, IHostEnvironment host) => resource
+        .AddService(
+            ServiceName ?? host.ApplicationName,
+            serviceVersion: typeof(TelemetrySettings).Assembly.GetName().Version?.ToString() ?? "0.0.0",
+            serviceInstanceId: Environment.MachineName + ":" + Environment.ProcessId)
+        .AddAttributes([new("deployment.environment.name", EnvironmentName ?? host.EnvironmentName)]);
+
+    /// <summary>
+    /// Traces also to <c>OTLP_ENDPOINT</c> (Jaeger, Tempo), without <c>OTEL_EXPORTER_OTLP_HEADERS</c>: those carry
+    /// the primary collector's credentials and are never sent elsewhere. An exporter of its own, because
+    /// <c>UseOtlpExporter</c> serves one destination and refuses a second <c>AddOtlpExporter</c> beside it.
+    /// </summary>
+    public void AddSecondaryTraceExporter(TracerProviderBuilder tracing)
+    {
+        if (SecondaryTraces is not { } secondary)
+        {
+            return;
+        }
+
+        var options = new OtlpExporterOptions();
+        secondary.Configure(options, "traces");
+        tracing.AddProcessor(new BatchActivityExportProcessor(new OtlpTraceExporter(options)));
     }
 
     private static bool ParseFlag(IConfiguration configuration, string key)
@@ -45,7 +83,7 @@ public sealed record TelemetrySettings
 
         return bool.TryParse(value, out var flag)
             ? flag
-            : throw new InvalidOperationException($"{key} must be 'true' or 'false', not '{value}'.");
+            : throw new StartupFailedException($"{key} must be 'true' or 'false', not '{value}'.");
     }
 
     private static OtlpExportProtocol? ParseProtocol(string? value) => value?.Trim().ToLowerInvariant() switch
@@ -53,7 +91,7 @@ public sealed record TelemetrySettings
         null or "" => null,
         "grpc" => OtlpExportProtocol.Grpc,
         "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
-        _ => throw new InvalidOperationException(
+        _ => throw new StartupFailedException(
             $"OTEL_EXPORTER_OTLP_PROTOCOL must be 'grpc' or 'http/protobuf', not '{value}'."),
     };
 }
@@ -61,6 +99,17 @@ public sealed record TelemetrySettings
 /// <summary>One OTLP endpoint with its protocol.</summary>
 public sealed record OtlpDestination(Uri Endpoint, OtlpExportProtocol Protocol)
 {
+    /// <summary>Headers sent with every export (<c>key=value,…</c>), or none.</summary>
+    public string? Headers { get; init; }
+
+    /// <summary>Points <paramref name="exporter"/> at this destination for one signal, with this destination's headers only.</summary>
+    public void Configure(OtlpExporterOptions exporter, string signal)
+    {
+        exporter.Protocol = Protocol;
+        exporter.Endpoint = SignalEndpoint(signal);
+        exporter.Headers = Headers;
+    }
+
     /// <summary>The URI a signal is posted to: gRPC takes the base address, HTTP/protobuf a path per signal.</summary>
     public Uri SignalEndpoint(string signal) => Protocol == OtlpExportProtocol.Grpc
         ? Endpoint
@@ -75,7 +124,7 @@ public sealed record OtlpDestination(Uri Endpoint, OtlpExportProtocol Protocol)
 
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new InvalidOperationException($"{key} must be an absolute http(s) URI, not '{value}'.");
+            throw new StartupFailedException($"{key} must be an absolute http(s) URI, not '{value}'.");
         }
 
         return new OtlpDestination(uri, protocol ?? GuessProtocol(value));

@@ -28,8 +28,8 @@ public sealed class FakeOtlpReceiver : IAsyncDisposable
 
     public Uri GrpcEndpoint { get; }
 
-    /// <summary>Every export received: the path it was posted to and its body.</summary>
-    public ConcurrentQueue<(string Path, byte[] Body)> Received { get; } = new();
+    /// <summary>Every export received: the path it was posted to, its body and its request headers.</summary>
+    public ConcurrentQueue<(string Path, byte[] Body, IReadOnlyDictionary<string, string> Headers)> Received { get; } = new();
 
     public static async Task<FakeOtlpReceiver> StartAsync(int? httpPort = null)
     {
@@ -48,7 +48,8 @@ public sealed class FakeOtlpReceiver : IAsyncDisposable
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
-            receiver!.Received.Enqueue((context.Request.Path.Value ?? "", body.ToArray()));
+            var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+            receiver!.Received.Enqueue((context.Request.Path.Value ?? "", body.ToArray(), headers));
             if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
             {
                 // An empty Export*ServiceResponse: one uncompressed, zero-length gRPC message, then status OK.
@@ -67,7 +68,7 @@ public sealed class FakeOtlpReceiver : IAsyncDisposable
         return receiver;
     }
 
-    public IReadOnlyList<(string Path, byte[] Body)> ReceivedOn(string pathSuffix) =>
+    public IReadOnlyList<(string Path, byte[] Body, IReadOnlyDictionary<string, string> Headers)> ReceivedOn(string pathSuffix) =>
         Received.Where(r => r.Path.EndsWith(pathSuffix, StringComparison.Ordinal)).ToList();
 
     public async ValueTask DisposeAsync()

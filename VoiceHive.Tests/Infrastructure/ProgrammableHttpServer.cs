@@ -35,12 +35,12 @@ public sealed class ProgrammableHttpServer : IAsyncDisposable
         return context.Response.WriteAsync("ok");
     };
 
-    public static async Task<ProgrammableHttpServer> StartAsync()
+    public static async Task<ProgrammableHttpServer> StartAsync(int? port = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        var port = TestDirectories.FreePort();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        port ??= TestDirectories.FreePort();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port.Value));
         var app = builder.Build();
         var server = new ProgrammableHttpServer(app, new Uri($"http://127.0.0.1:{port}"));
         app.Run(async context =>

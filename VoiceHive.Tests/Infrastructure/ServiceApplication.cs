@@ -1,19 +1,17 @@
 extern alias orchestrator;
 extern alias worker;
 
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace VoiceHive.Tests.Infrastructure;
 
-/// <summary>
-/// A VoiceHive service in the test process, pointed at real servers through the same settings the
-/// AppHost injects (<c>ConnectionStrings:*</c>, <c>OTEL_*</c>, …). With <see cref="UseRealPort"/> it
-/// listens on a loopback port so that another process (Prometheus) can reach it.
-/// </summary>
 /// <summary>Either service's factory, for tests that run against both.</summary>
 public interface IServiceApplication : IAsyncDisposable
 {
@@ -26,10 +24,20 @@ public interface IServiceApplication : IAsyncDisposable
     void UseRealPort();
 }
 
+/// <summary>
+/// A VoiceHive service in the test process, pointed at real servers through the same settings the
+/// AppHost injects (<c>ConnectionStrings:*</c>, <c>OTEL_*</c>, …). With <see cref="UseRealPort"/> it
+/// listens on a loopback port so that another process (Prometheus) can reach it. Disposing it returns
+/// once the service's host is disposed, its telemetry flushed and its listeners gone.
+/// </summary>
 public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProgram>, IServiceApplication
     where TProgram : class
 {
+    /// <summary>Far more than a host takes to stop; a host that takes longer is a fault of its own.</summary>
+    private static readonly TimeSpan DisposalLimit = TimeSpan.FromMinutes(1);
+
     private readonly Dictionary<string, string?> _settings;
+    private readonly ConcurrentQueue<ContainerDisposal> _startedHosts = new();
     private bool _realPort;
 
     protected ServiceApplication(IReadOnlyDictionary<string, string?> settings)
@@ -84,6 +92,59 @@ public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProg
         }
 
         builder.UseEnvironment(_settings.GetValueOrDefault("ASPNETCORE_ENVIRONMENT") ?? "Development");
+    }
+
+    /// <summary>Also called for the factories <see cref="WebApplicationFactory{TEntryPoint}.WithWebHostBuilder"/> derives from this one.</summary>
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        var disposal = new ContainerDisposal();
+        builder.ConfigureAppConfiguration(configuration => configuration.Add(disposal));
+        var host = base.CreateHost(builder);
+        _startedHosts.Enqueue(disposal);
+        return host;
+    }
+
+    /// <summary>
+    /// Waits for the host's service container to be disposed, not only for the factory's part. For a minimal-hosting app the
+    /// factory stops and disposes the host while the app's own <c>app.Run()</c> does the same on its entry-point thread
+    /// (dotnet/aspnetcore#40271); whichever reaches the container second returns at once. Without the wait, a test could read
+    /// what a fake collector received before the OpenTelemetry providers flushed, and the next test's host would run beside
+    /// this one's ActivityListener and DiagnosticListener subscriptions.
+    /// </summary>
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        while (_startedHosts.TryDequeue(out var disposal))
+        {
+            await disposal.Completion.WaitAsync(DisposalLimit);
+        }
+    }
+
+    /// <summary>
+    /// Completes when the container that owns the app's configuration has disposed it. The host resolves
+    /// <see cref="IConfiguration"/> before any other service, so the container disposes it last, and the configuration
+    /// disposes its providers, this source's among them.
+    /// </summary>
+    private sealed class ContainerDisposal : IConfigurationSource
+    {
+        private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private Provider? _current;
+
+        public Task Completion => _disposed.Task;
+
+        public IConfigurationProvider Build(IConfigurationBuilder builder) => _current = new Provider(this);
+
+        private sealed class Provider(ContainerDisposal source) : ConfigurationProvider, IDisposable
+        {
+            // The configuration rebuilds its providers when its sources change and disposes the old ones: only the current one counts.
+            public void Dispose()
+            {
+                if (ReferenceEquals(source._current, this))
+                {
+                    source._disposed.TrySetResult();
+                }
+            }
+        }
     }
 }
 

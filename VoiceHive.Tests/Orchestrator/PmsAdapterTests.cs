@@ -2,13 +2,17 @@ extern alias orchestrator;
 
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.Tests.Infrastructure;
+using PmsSimulatorSettings = orchestrator::VoiceHive.Orchestrator.Pms.PmsSimulatorSettings;
+using SimulatorProfile = orchestrator::VoiceHive.Orchestrator.Pms.SimulatorProfile;
 
 namespace VoiceHive.Tests.Orchestrator;
 
 /// <summary>
 /// The orchestrator against a PMS vendor's HTTP API (a loopback fake speaking that API) when
-/// <c>services:pms:http:0</c> is configured, and the simulator's Development-only admin endpoint.
+/// <c>services:pms:http:0</c> is configured, and the simulator's Development-only admin endpoint, whose changes
+/// every replica takes.
 /// </summary>
 public sealed class PmsAdapterTests(SharedServers servers)
 {
@@ -43,7 +47,7 @@ public sealed class PmsAdapterTests(SharedServers servers)
             new Dictionary<string, string?>
             {
                 ["services:pms:http:0"] = vendor.Address.ToString(),
-                ["HttpResilience:RetryBaseDelay"] = "00:00:00.010",
+                ["HttpResilience:Retry:Delay"] = "00:00:00.010",
             });
         using var client = app.CreateClient();
         var call = await client.StartCallAsync();
@@ -81,6 +85,31 @@ public sealed class PmsAdapterTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task EveryReplicaTakesASimulatorChangeAndOneStartedLaterFindsIt()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var first = await OrchestratorDriver.StartAsync(servers, database: database);
+        await using var second = await OrchestratorDriver.StartAsync(servers, database: database);
+        var fault = new { hotelId = "harbor-view", latencyMedianMs = 100, latencyP95Ms = 200, failureRate = 0.5 };
+
+        using var injected = await Send(first, fault, TestTokens.Create("operations"));
+        var onSecond = await Eventually.Until(() => Task.FromResult(Simulator(second).For("harbor-view")), profile => profile.FailureRate == 0.5,
+            "the other replica to take the fault", cancellationToken: Cancellation);
+        await using var third = OrchestratorApplication.For(database, servers.Redis.ConnectionString);
+        var onThird = await Eventually.Until(() => Task.FromResult(Simulator(third).For("harbor-view")), profile => profile.FailureRate == 0.5,
+            "a replica started later to load the fault", cancellationToken: Cancellation);
+        using var cleared = await SendDelete(second, TestTokens.Create("operations"));
+        await Eventually.Until(() => Task.FromResult(Simulator(first).Hotels.Count == 0 && Simulator(third).Hotels.Count == 0),
+            "every replica to clear the fault", cancellationToken: Cancellation);
+
+        injected.EnsureSuccessStatusCode();
+        cleared.EnsureSuccessStatusCode();
+        Assert.Equal(new SimulatorProfile(100, 200, 0.5), onSecond);
+        Assert.Equal(new SimulatorProfile(100, 200, 0.5), onThird);
+        Assert.Equal(SimulatorProfile.Normal, Simulator(first).For("harbor-view"));
+    }
+
+    [Fact]
     public async Task TheSimulatorAdminEndpointDoesNotExistOutsideDevelopment()
     {
         await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
@@ -96,6 +125,14 @@ public sealed class PmsAdapterTests(SharedServers servers)
         using var response = await client.GetAsync("/admin/pms-simulator", Cancellation);
 
         Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    private static PmsSimulatorSettings Simulator(OrchestratorApplication app) => app.Services.GetRequiredService<PmsSimulatorSettings>();
+
+    private static async Task<HttpResponseMessage> SendDelete(OrchestratorApplication app, string token)
+    {
+        using var client = app.CreateClient().WithToken(token);
+        return await client.DeleteAsync("/admin/pms-simulator", Cancellation);
     }
 
     private static async Task<HttpResponseMessage> Send(OrchestratorApplication app, object body, string? token)

@@ -14,7 +14,7 @@ public sealed class NpgsqlDataSourceTests(SharedServers servers)
 
         var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
 
-        Assert.Equal(NpgsqlDbContextExtensions.DefaultMaxAutoPrepare, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxAutoPrepare);
+        Assert.Equal(DataClientExtensions.DefaultMaxAutoPrepare, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).MaxAutoPrepare);
     }
 
     [Fact]
@@ -33,5 +33,5 @@ public sealed class NpgsqlDataSourceTests(SharedServers servers)
     [InlineData("Host=db;maxautoprepare=0", true)]
     [InlineData("Host=db;Maximum Pool Size=50", false)]
     public void OnlyAGivenSettingCounts(string connectionString, bool given) =>
-        Assert.Equal(given, NpgsqlDbContextExtensions.SetsMaxAutoPrepare(connectionString));
+        Assert.Equal(given, DataClientExtensions.SetsMaxAutoPrepare(connectionString));
 }

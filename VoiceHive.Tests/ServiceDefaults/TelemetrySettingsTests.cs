@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Exporter;
 using VoiceHive.ServiceDefaults.Telemetry;
 
@@ -74,7 +75,7 @@ public sealed class TelemetrySettingsTests
     [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]
     public void InvalidValuesAreRejectedNamingTheVariable(string key, string value)
     {
-        var exception = Assert.Throws<InvalidOperationException>(() => Read(new() { [key] = value }));
+        var exception = Assert.Throws<StartupFailedException>(() => Read(new() { [key] = value }));
 
         Assert.Contains(key, exception.Message, StringComparison.Ordinal);
     }

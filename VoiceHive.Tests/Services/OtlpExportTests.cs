@@ -88,6 +88,79 @@ public sealed class OtlpExportTests(SharedServers servers)
         Assert.NotEmpty(receiver.ReceivedOn("/v1/logs"));
     }
 
+    [Fact]
+    public async Task ThePrimaryCollectorsHeadersGoWithEverySignalToItAndNeverToTheSecondTraceDestination()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync();
+        var app = await ExportingToAsync(receiver, new()
+        {
+            ["OTEL_EXPORTER_OTLP_HEADERS"] = "x-collector-key=primary-secret",
+            ["OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString(),
+        });
+        using (var client = app.CreateClient())
+        {
+            await client.GetAsync("/traced-but-not-found", cancellationToken);
+        }
+
+        await app.DisposeAsync();
+
+        var primary = receiver.Received.Where(r => r.Path.StartsWith("/v1/", StringComparison.Ordinal)).ToList();
+        var secondary = receiver.ReceivedOn(TraceServicePath);
+        Assert.Equal(["/v1/logs", "/v1/metrics", "/v1/traces"], primary.Select(r => r.Path).Distinct().Order());
+        Assert.All(primary, export => Assert.Equal("primary-secret", export.Headers.GetValueOrDefault("x-collector-key")));
+        Assert.NotEmpty(secondary);
+        Assert.All(secondary, export => Assert.False(export.Headers.ContainsKey("x-collector-key"), "the second destination got the primary's header"));
+    }
+
+    [Fact]
+    public async Task WithTracingDisabledNoSpanIsExportedButMetricsAndLogsAre()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync();
+        var app = await ExportingToAsync(receiver, new() { ["TRACING_ENABLED"] = "false" });
+        using (var client = app.CreateClient())
+        {
+            await client.GetAsync("/traced-but-not-found", cancellationToken);
+        }
+
+        await app.DisposeAsync();
+
+        var spans = receiver.ReceivedOn("/v1/traces").SelectMany(t => t.Body).ToArray();
+        Assert.False(Contains(spans, "/traced-but-not-found"), "a request was traced with TRACING_ENABLED=false");
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/metrics"));
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/logs"));
+    }
+
+    [Fact]
+    public async Task WithMetricsDisabledNoMeterIsExportedAndBothScrapeEndpointsStillAnswerEmpty()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync();
+        var app = await ExportingToAsync(receiver, new() { ["METRICS_ENABLED"] = "false" });
+        string platform, business;
+        using (var client = app.CreateClient())
+        {
+            await client.GetAsync("/traced-but-not-found", cancellationToken);
+            platform = await client.GetStringAsync("/metrics", cancellationToken);
+            business = await client.GetStringAsync("/monitoring/metrics", cancellationToken);
+        }
+
+        await app.DisposeAsync();
+
+        // UseOtlpExporter still runs a MeterProvider, which exports the resource alone: no meter is in it.
+        var metrics = receiver.ReceivedOn("/v1/metrics").SelectMany(r => r.Body).ToArray();
+        Assert.Equal("", platform);
+        Assert.Equal("", business);
+        foreach (var meter in (string[])["System.Runtime", "Microsoft.AspNetCore.", "System.Net.Http", "voicehive."])
+        {
+            Assert.False(Contains(metrics, meter), $"{meter} was exported with METRICS_ENABLED=false");
+        }
+
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/traces"));
+        Assert.NotEmpty(receiver.ReceivedOn("/v1/logs"));
+    }
+
     /// <summary>An orchestrator exporting OTLP/HTTP to <paramref name="receiver"/>, logging at Information so that there are log records to export.</summary>
     private async Task<OrchestratorApplication> ExportingToAsync(FakeOtlpReceiver receiver, Dictionary<string, string?> extra)
     {

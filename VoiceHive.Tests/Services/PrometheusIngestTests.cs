@@ -16,6 +16,7 @@ public sealed class PrometheusIngestTests(SharedServers servers)
         using (var client = new HttpClient { BaseAddress = target })
         {
             await client.GetAsync("/health", cancellationToken);
+            await client.GetAsync($"/api/calls/{Guid.NewGuid()}", cancellationToken);
         }
 
         var hostPort = $"127.0.0.1:{target.Port.ToString(CultureInfo.InvariantCulture)}";
@@ -42,13 +43,14 @@ public sealed class PrometheusIngestTests(SharedServers servers)
             "the memory gauge to be ingested", cancellationToken: cancellationToken);
         var requests = await Eventually.Until(
             () => prometheus.QueryAsync("""sum by (http_route) (http_server_request_duration_seconds_count{job="voicehive-orchestrator"})""", cancellationToken),
-            samples => samples.Any(s => s.Labels.GetValueOrDefault("http_route") == "/monitoring/metrics"),
+            samples => samples.Any(s => s.Labels.GetValueOrDefault("http_route") == "/api/calls/{id:guid}"),
             "request durations to be ingested", cancellationToken: cancellationToken);
 
         Assert.Equal(2, up.Count);
         Assert.Equal("voicehive-business-metrics", memory[0].Labels["job"]);
         Assert.InRange(memory[0].Value, 0.001, 64);
-        // Prometheus's own scrapes are requests the service measured.
-        Assert.Contains(requests, s => s.Labels["http_route"] == "/monitoring/metrics" && s.Value >= 1);
+        // Requests are measured; probes and Prometheus's own scrapes are not.
+        Assert.Contains(requests, s => s.Labels["http_route"] == "/api/calls/{id:guid}" && s.Value >= 1);
+        Assert.DoesNotContain(requests, s => s.Labels["http_route"] is "/metrics" or "/monitoring/metrics" or "/health");
     }
 }

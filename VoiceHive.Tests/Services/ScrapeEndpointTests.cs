@@ -33,6 +33,8 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
         Assert.True(businessCheck.ExitCode == 0, $"promtool check metrics on /monitoring/metrics:\n{businessCheck.Output}");
         Assert.Contains("http_server_request_duration_seconds_bucket{", platform, StringComparison.Ordinal);
         Assert.Contains("dotnet_gc_collections_total", platform, StringComparison.Ordinal);
+        // A gauge named like a histogram's series is exposed with _current, which keeps promtool content.
+        Assert.Contains("# TYPE dotnet_assembly_count_current gauge", platform, StringComparison.Ordinal);
         Assert.Contains("# TYPE voicehive_memory_usage_bytes gauge", business, StringComparison.Ordinal);
     }
 
@@ -74,7 +76,11 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(MediaTypeHeaderValue.Parse(contentType), response.Content.Headers.ContentType);
+        // The media type and its version; other parameters (the exporter adds escaping=underscores) are Prometheus's to read.
+        var expected = MediaTypeHeaderValue.Parse(contentType);
+        var actual = response.Content.Headers.ContentType!;
+        Assert.Equal(expected.MediaType, actual.MediaType);
+        Assert.Equal(Version(expected), Version(actual));
         Assert.Equal(endsWithEof, body.EndsWith("# EOF\n", StringComparison.Ordinal));
     }
 
@@ -151,6 +157,9 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
         Assert.Equal(3, NotFoundCount(await firstClient.GetStringAsync("/metrics", cancellationToken)));
         Assert.Equal(5, NotFoundCount(await secondClient.GetStringAsync("/metrics", cancellationToken)));
     }
+
+    private static string? Version(MediaTypeHeaderValue contentType) =>
+        contentType.Parameters.FirstOrDefault(p => p.Name == "version")?.Value;
 
     private static long NotFoundCount(string exposition) => exposition.Split('\n')
         .Where(line => line.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal)

@@ -9,10 +9,8 @@ internal static class Extensions
 
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
-        builder.AddNpgsqlDbContext<WorkerDbContext>(
-            DatabaseConnectionName,
-            npgsql => npgsql.MigrationsHistoryTable(WorkerDbContext.MigrationsHistoryTable));
-        builder.AddRedisClient(RedisConnectionName);
+        builder.AddVoiceHiveDbContext<WorkerDbContext>(DatabaseConnectionName, WorkerDbContext.MigrationsHistoryTable);
+        builder.AddVoiceHiveRedisClient(RedisConnectionName);
 
         var services = builder.Services;
         services.AddOptions<ConsumerOptions>().BindConfiguration(ConsumerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
