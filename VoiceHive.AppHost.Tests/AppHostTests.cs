@@ -122,10 +122,14 @@ public sealed class AppHostTests(VoiceHiveAppHost host)
         Assert.Contains(alertmanager.Snapshot.Urls, u => u.DisplayProperties.DisplayName == "Alertmanager");
         Assert.Contains(orchestrator.Snapshot.Urls, u => u.DisplayProperties.DisplayName == "API reference");
         using var http = new HttpClient();
-        foreach (var url in prometheus.Snapshot.Urls.Concat(alertmanager.Snapshot.Urls))
+        // The orchestrator's own address has no page; its API reference and document do.
+        foreach (var url in prometheus.Snapshot.Urls.Concat(alertmanager.Snapshot.Urls).Concat(orchestrator.Snapshot.Urls.Where(u => u.DisplayProperties.DisplayName.Length > 0)))
         {
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(url.Url, cancellationToken)).StatusCode);
         }
+
+        var document = await http.GetFromJsonAsync<JsonElement>(orchestrator.Snapshot.Urls.Single(u => u.DisplayProperties.DisplayName == "OpenAPI document").Url, cancellationToken);
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
     }
 
     /// <summary>The scrape jobs of monitoring/prometheus/prometheus.yml.</summary>

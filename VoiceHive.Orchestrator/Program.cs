@@ -24,7 +24,8 @@ app.MapDefaultEndpoints();
 app.MapOpenApi();
 if (app.Environment.IsDevelopment())
 {
-    app.MapScalarApiReference();
+    // The API reference asks for a bearer token first (the dashboard's "Operator token" command gives one).
+    app.MapScalarApiReference(options => options.AddPreferredSecuritySchemes([BearerSecurityTransformer.JwtScheme]).EnablePersistentAuthentication());
 }
 
 app.MapCallsApi();
