@@ -4,7 +4,7 @@ namespace VoiceHive.Benchmarks;
 
 /// <summary>
 /// A Release-built VoiceHive service in its own process (<c>dotnet VoiceHive.X.dll</c>), on a free loopback
-/// port, with the given environment; ready when /health answers 200.
+/// port, with its own directory as content root and the given environment; ready when /health answers 200.
 /// </summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
@@ -38,6 +38,9 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}"),
             ["OTEL_SERVICE_NAME"] = name,
+            // The content root a deployment gives it (a container's WORKDIR, dotnet run's project directory), so that the
+            // service reads its own appsettings.json (log levels among them), not the runner's working directory's nothing.
+            ["ASPNETCORE_CONTENTROOT"] = Path.GetDirectoryName(dll)!,
         };
         var log = Path.Combine(TestDirectories.Create(name), name + ".log");
         var process = ManagedProcess.Start(Binaries.Require("dotnet", "dotnet-sdk-10.0"), [dll], log, environment: environment);
