@@ -70,7 +70,9 @@ public static class AlertLatency
         }
 
         return new Figure("6. Alert latency", "fault injected → CallSuccessRateLow stored by the webhook", "s", Stats.Median(latencies),
-            "for + evaluation interval + group_wait", expected, ratios, "within 5 s of the sum", f => f.MedianValue - f.MedianBaseline <= 5,
+            "for + evaluation interval + group_wait", expected, ratios, "within 3 s of the sum",
+            // Either way: a latency well under the sum is no better, it means group_wait was not measured (see Profiling.md, 6).
+            f => Math.Abs(f.MedianValue - f.MedianBaseline) <= 3,
             string.Create(CultureInfo.InvariantCulture,
                 $"Latencies per run: {string.Join(", ", latencies.Select(l => l.ToString("F1", CultureInfo.InvariantCulture)))} s. The fault fails every PMS request; traffic {CallsPerSecond:F0} calls/s. Rules at test speed (for {ForSeconds:F0} s, evaluation {EvaluationSeconds:F0} s, 20 s rate windows, 1 s scrapes), Alertmanager's group_wait {GroupWaitSeconds:F0} s as configured. Each run starts a fresh Prometheus and Alertmanager and lets {HealthyWindow.TotalSeconds:F0} s of healthy traffic fill the rate window before the fault. The measured time also holds what the sum leaves out: the failing calls' own duration, the scrape that sees them, and the delivery to the webhook."));
     }

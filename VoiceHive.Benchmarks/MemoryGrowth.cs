@@ -94,9 +94,9 @@ public static class MemoryGrowth
         return
         [
             new Figure("5. Memory", "orchestrator resident memory after sustained load", "MiB", Stats.Median(orchestratorEnd) / 1048576, "after warm-up",
-                Stats.Median(orchestratorWarm) / 1048576, orchestratorRatios, "< 1.10", f => f.MedianRatio < 1.10, notes),
+                Stats.Median(orchestratorWarm) / 1048576, orchestratorRatios, "< 1.05", f => f.MedianRatio < 1.05, notes),
             new Figure("5. Memory", "worker resident memory after sustained load", "MiB", Stats.Median(workerEnd) / 1048576, "after warm-up",
-                Stats.Median(workerWarm) / 1048576, workerRatios, "< 1.10", f => f.MedianRatio < 1.10, "Same runs as the orchestrator's figure."),
+                Stats.Median(workerWarm) / 1048576, workerRatios, "< 1.05", f => f.MedianRatio < 1.05, "Same runs as the orchestrator's figure."),
         ];
     }
 }

@@ -28,6 +28,12 @@ public static class WebhookIngest
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = orchestrator.Address };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchmarkEnvironment.WebhookToken);
 
+        // One unmeasured pass of each first, as in the pipeline benchmark: a fresh orchestrator spends its first seconds
+        // compiling its request path and preparing its statements (per pooled connection, after 5 uses), which is
+        // start-up, not ingest, and would fall on the first run's webhook side only.
+        await LoopAsync(Measured, "warmhook", (body, _) => PostAsync(http, body));
+        await LoopAsync(Measured, "warmraw", (notification, _) => InsertAsync(data, notification));
+
         List<double> webhook = [], raw = [], ratios = [];
         long acknowledged = 0;
         for (var run = 1; run <= options.Runs; run++)
@@ -69,9 +75,9 @@ public static class WebhookIngest
         }
 
         return new Figure("3. Webhook ingest", $"alerts per second, notifications of {AlertsPerNotification}, {Concurrency} senders", "alerts/s",
-            Stats.Median(webhook), "raw batched Npgsql inserts", Stats.Median(raw), ratios, "≥ 0.8", f => f.MedianRatio >= 0.8,
+            Stats.Median(webhook), "raw batched Npgsql inserts", Stats.Median(raw), ratios, "≥ 0.85", f => f.MedianRatio >= 0.85,
             string.Create(CultureInfo.InvariantCulture,
-                $"Webhook: POST /monitoring/alerts/webhook with the bearer token, each alert a new (fingerprint, startsAt), so each is stored with its timeline entry and outbox message; {acknowledged} alerts acknowledged and every one found in PostgreSQL afterwards. Floor: per notification one statement (atomic, so no transaction) inserting the same alert, timeline and outbox rows from arrays as plain inserts (no conflict handling, no payload built in SQL), with the same Npgsql settings as the services (Max Auto Prepare 64). Each side: {Warmup.TotalSeconds:F0} s warm-up, {Measured.TotalSeconds:F0} s measured. Durable PostgreSQL (fsync and synchronous commit on)."));
+                $"Webhook: POST /monitoring/alerts/webhook with the bearer token, each alert a new (fingerprint, startsAt), so each is stored with its timeline entry and outbox message; {acknowledged} alerts acknowledged and every one found in PostgreSQL afterwards. Floor: per notification one statement (atomic, so no transaction) inserting the same alert, timeline and outbox rows from arrays as plain inserts (no conflict handling, no payload built in SQL), with the same Npgsql settings as the services (Max Auto Prepare 64). After one unmeasured {Measured.TotalSeconds:F0} s pass of each, each side: {Warmup.TotalSeconds:F0} s warm-up, {Measured.TotalSeconds:F0} s measured. Durable PostgreSQL (fsync and synchronous commit on)."));
     }
 
     private static async Task PostAsync(HttpClient http, Notification notification)
