@@ -67,7 +67,7 @@ public static class EventPipeline
         return new Figure("4. Event pipeline", "events per second, outbox → Redis stream → worker effect", "events/s",
             Stats.Median(pipeline), "raw Redis + PostgreSQL loop", Stats.Median(raw), ratios, "≥ 0.85", f => f.MedianRatio >= 0.85,
             string.Create(CultureInfo.InvariantCulture,
-                $"After one unmeasured pass of each, each side: {Events} call.ended messages committed to the outbox in one transaction, timed until every one has its processed_events row (the services' side polled every 20 ms by one index look-up of the last message, then one count). Services at their defaults (relay batch {RelayBatch}, consumer batch {ConsumerBatch}, relay poll 250 ms, consumer idle delay 200 ms), with telemetry on and tracing at 100 %. Raw loop: SELECT … FOR UPDATE SKIP LOCKED, XADD each, mark dispatched, commit; XREADGROUP, then per event one transaction (processed_events row, and the worker's own CallAnalyticsHandler) and XACK."));
+                $"After one unmeasured pass of each, each side: {Events} call.ended messages committed to the outbox in one transaction, timed until every one has its processed_events row (the services' side polled every 20 ms by one index look-up of the last message, then one count). Services at their defaults (relay batch {RelayBatch}, consumer batch {ConsumerBatch}, relay poll 250 ms, consumer idle delay 200 ms), with telemetry on and tracing at 100 %. Raw loop: SELECT … FOR UPDATE SKIP LOCKED, an XADD for each sent back to back and awaited together, mark dispatched, commit; XREADGROUP, then per event one transaction (processed_events row, and the worker's own CallAnalyticsHandler) and XACK."));
     }
 
     private static async Task<double> ThroughServicesAsync(NpgsqlDataSource data)
@@ -151,11 +151,9 @@ public static class EventPipeline
                 }
             }
 
-            foreach (var message in batch)
-            {
-                await redis.StreamAddAsync(stream, [new("id", message.Id.ToString()), new("type", message.Type), new("payload", message.Payload), new("traceparent", "")],
-                    maxLength: 100_000, useApproximateMaxLength: true);
-            }
+            await Task.WhenAll(batch.Select(message => redis.StreamAddAsync(stream,
+                [new("id", message.Id.ToString()), new("type", message.Type), new("payload", message.Payload), new("traceparent", "")],
+                maxLength: 100_000, useApproximateMaxLength: true)));
 
             await using (var mark = new NpgsqlCommand("UPDATE raw_outbox SET dispatched_at = now() WHERE id = ANY(@ids)", connection, transaction))
             {

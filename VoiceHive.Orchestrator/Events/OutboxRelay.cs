@@ -99,13 +99,12 @@ public sealed partial class OutboxRelay(
             return 0;
         }
 
+        // Sent back to back and awaited together: one round trip for the batch, not one per message. One connection
+        // keeps the commands in the order they were sent, so the stream holds the messages in outbox order.
         var database = redis.GetDatabase();
-        foreach (var message in batch)
-        {
-            await database.StreamAddAsync(_stream,
-                [new("id", message.Id.ToString()), new("type", message.Type), new("payload", message.Payload), new("traceparent", message.TraceParent ?? "")],
-                maxLength: options.Value.StreamMaxLength, useApproximateMaxLength: true);
-        }
+        await Task.WhenAll(batch.Select(message => database.StreamAddAsync(_stream,
+            [new("id", message.Id.ToString()), new("type", message.Type), new("payload", message.Payload), new("traceparent", message.TraceParent ?? "")],
+            maxLength: options.Value.StreamMaxLength, useApproximateMaxLength: true)));
 
         await using (var mark = new NpgsqlCommand("UPDATE outbox_messages SET dispatched_at = now() WHERE id = ANY(@ids)", connection, transaction))
         {
