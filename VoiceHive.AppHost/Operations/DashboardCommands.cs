@@ -47,16 +47,8 @@ internal static class DashboardCommands
                 ],
                 ValidateArguments = context =>
                 {
-                    if (!double.TryParse(context.Inputs["failureRate"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || rate is < 0 or > 1)
-                    {
-                        context.AddValidationError(context.Inputs["failureRate"], "A number from 0 to 1.");
-                    }
-
-                    if (!double.TryParse(context.Inputs["latencyMs"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var latency) || latency is < 0 or > 50_000)
-                    {
-                        context.AddValidationError(context.Inputs["latencyMs"], "Milliseconds from 0 to 50000.");
-                    }
-
+                    RequireNumber(context, "failureRate", 0, 1);
+                    RequireNumber(context, "latencyMs", 0, 50_000);
                     return Task.CompletedTask;
                 },
                 PrepareRequest = async context =>
@@ -135,11 +127,7 @@ internal static class DashboardCommands
                 Arguments = [new InteractionInput { Name = "callsPerSecond", Label = "Calls per second", InputType = InputType.Number, Required = true, Value = "1" }],
                 ValidateArguments = context =>
                 {
-                    if (!double.TryParse(context.Inputs["callsPerSecond"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || rate is < 0.01 or > 100)
-                    {
-                        context.AddValidationError(context.Inputs["callsPerSecond"], "A number from 0.01 to 100.");
-                    }
-
+                    RequireNumber(context, "callsPerSecond", 0.01, 100);
                     return Task.CompletedTask;
                 },
                 PrepareRequest = async context =>
@@ -161,4 +149,13 @@ internal static class DashboardCommands
                 context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken);
             },
         });
+
+    /// <summary>The dashboard shows the error beside the input, and the command does not run.</summary>
+    private static void RequireNumber(InputsDialogValidationContext context, string input, double minimum, double maximum)
+    {
+        if (!double.TryParse(context.Inputs[input].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < minimum || value > maximum)
+        {
+            context.AddValidationError(context.Inputs[input], string.Create(CultureInfo.InvariantCulture, $"A number from {minimum} to {maximum}."));
+        }
+    }
 }
