@@ -103,7 +103,8 @@ internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason
             {
                 logger.LogInformation(
                     "Infrastructure runs as host processes ({Reason}); state is kept in {DataDirectory} (delete it to start afresh). " +
-                    "Grafana and Jaeger need containers and are left out: traces, logs and metrics are in this dashboard.",
+                    "Grafana and Jaeger need containers and are left out: traces, logs and metrics are in this dashboard. " +
+                    "Prometheus and Alertmanager listen on loopback only, without the basic auth their container form has.",
                     Reason, DataDirectory);
             }
 
