@@ -3,6 +3,7 @@ using VoiceHive.AppHost.Infrastructure;
 using VoiceHive.AppHost.Monitoring;
 using VoiceHive.AppHost.Operations;
 
+AppHostConfigurationException.ReportInOneLine();
 var builder = DistributedApplication.CreateBuilder(args);
 
 // Containers where Docker or Podman answers, the Debian packages' programs otherwise (Infrastructure__Form overrides).

@@ -29,7 +29,7 @@ internal static class Services
 
     /// <summary>A secret the AppHost generates on first run and keeps in its user secrets (or <c>Parameters__name</c>); azd generates it when deploying.</summary>
     public static IResourceBuilder<ParameterResource> AddSecret(this IDistributedApplicationBuilder builder, string name) =>
-        builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
+        builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
     /// <summary>
     /// The key the services check tokens with and the AppHost signs them with: base64, 32 bytes or more (44 letters and
@@ -37,14 +37,13 @@ internal static class Services
     /// </summary>
     public static IResourceBuilder<ParameterResource> AddSigningKey(this IDistributedApplicationBuilder builder, string name)
     {
-        var key = builder.AddParameter(name, new GenerateParameterDefault { MinLength = 44, Special = false }, secret: true);
-        builder.Eventing.Subscribe<BeforeStartEvent>(async (@event, cancellationToken) =>
+        var key = builder.AddParameter(name, new GenerateParameterDefault { MinLength = 44, Special = false }, secret: true, persist: true);
+        builder.Eventing.Subscribe<BeforeStartEvent>(async (_, cancellationToken) =>
         {
-            var value = await key.Resource.GetValueAsync(cancellationToken);
-            if (!IsSigningKey(value))
+            if (!IsSigningKey(await key.Resource.GetValueAsync(cancellationToken)))
             {
-                @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VoiceHive.AppHost")
-                    .LogError("Parameter {Name} must be base64 of 32 bytes or more (e.g. `openssl rand -base64 32`): the services cannot check tokens with it.", name);
+                throw new AppHostConfigurationException(
+                    $"Parameter {name} must be base64 of 32 bytes or more (e.g. `openssl rand -base64 32`): the services could not check tokens with it.");
             }
         });
         return key;

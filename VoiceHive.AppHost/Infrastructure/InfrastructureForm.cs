@@ -81,7 +81,7 @@ internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason
             case null or "" or "auto":
                 break;
             default:
-                throw new InvalidOperationException($"Infrastructure:Form must be 'auto', 'containers' or 'processes', not '{setting}'.");
+                throw new AppHostConfigurationException($"Infrastructure:Form must be 'auto', 'containers' or 'processes', not '{setting}'.");
         }
 
         var (answers, description) = (probe ?? ProbeContainerRuntime)(configuration["ASPIRE_CONTAINER_RUNTIME"] ?? configuration["DOTNET_ASPIRE_CONTAINER_RUNTIME"]);

@@ -16,8 +16,14 @@ internal sealed record MonitoringSettings(string Source, bool Fast, Uri? PagerDu
 {
     public static MonitoringSettings From(IDistributedApplicationBuilder builder) => new(
         Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "monitoring")),
-        builder.Configuration.GetValue("Monitoring:FastAlerting", false),
-        builder.Configuration["Monitoring:PagerDutyUrl"] is { Length: > 0 } url ? new Uri(url) : null);
+        builder.Configuration["Monitoring:FastAlerting"] is { Length: > 0 } fast
+            ? bool.TryParse(fast, out var on) ? on : throw new AppHostConfigurationException($"Monitoring:FastAlerting must be 'true' or 'false', not '{fast}'.")
+            : false,
+        builder.Configuration["Monitoring:PagerDutyUrl"] is { Length: > 0 } url
+            ? Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+                ? uri
+                : throw new AppHostConfigurationException($"Monitoring:PagerDutyUrl must be an absolute http(s) URL, not '{url}'.")
+            : null);
 }
 
 /// <summary>What Prometheus scrapes besides itself: every job of monitoring/prometheus/prometheus.yml.</summary>

@@ -25,9 +25,22 @@ internal static class DashboardCommands
 
     private const string AllHotels = "all";
 
-    /// <summary>Inject a PMS fault (failure rate and latency, one hotel or all, after a confirmation) and clear it again.</summary>
-    public static IResourceBuilder<ProjectResource> WithPmsFaultCommands(this IResourceBuilder<ProjectResource> orchestrator, ServiceCredentials credentials) =>
-        orchestrator
+    /// <summary>
+    /// Inject a PMS fault (failure rate and latency, one hotel or all, after a confirmation) and clear it again. The
+    /// replicas share the simulator's state under a session of this run's own, so a fault left injected when the
+    /// AppHost stops is not there when it starts again (Redis keeps its data between runs).
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithPmsFaultCommands(this IResourceBuilder<ProjectResource> orchestrator, ServiceCredentials credentials)
+    {
+        var session = Guid.NewGuid().ToString("N");
+        return orchestrator
+            .WithEnvironment(context =>
+            {
+                if (context.ExecutionContext.IsRunMode)
+                {
+                    context.EnvironmentVariables["Pms__Simulator__Session"] = session;
+                }
+            })
             .WithHttpCommand("/admin/pms-simulator", "Inject PMS fault", commandName: InjectPmsFault, commandOptions: new HttpCommandOptions
             {
                 Method = HttpMethod.Put,
@@ -72,6 +85,7 @@ internal static class DashboardCommands
                 IconName = "ArrowReset",
                 PrepareRequest = async context => context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken),
             });
+    }
 
     /// <summary>
     /// A token for an operator (scope <c>operations</c>, valid for an hour), shown in the dashboard: for curl or the API
