@@ -157,8 +157,11 @@ public sealed class PmsAdapterTests(SharedServers servers)
         Assert.InRange(stored!.Value, TimeSpan.FromDays(6), TimeSpan.FromDays(7));
     }
 
-    [Fact]
-    public async Task TheSimulatorAdminEndpointDoesNotExistOutsideDevelopment()
+    [Theory]
+    [InlineData("/admin/pms-simulator")]
+    [InlineData("/openapi/v1.json")]
+    [InlineData("/scalar")]
+    public async Task DevelopmentOnlyEndpointsDoNotExistElsewhere(string path)
     {
         await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
             new Dictionary<string, string?>
@@ -170,7 +173,7 @@ public sealed class PmsAdapterTests(SharedServers servers)
             });
         using var client = app.CreateClient();
 
-        using var response = await client.GetAsync("/admin/pms-simulator", Cancellation);
+        using var response = await client.WithToken(TestTokens.Create("operations")).GetAsync(path, Cancellation);
 
         Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
     }
