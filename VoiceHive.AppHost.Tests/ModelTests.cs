@@ -36,6 +36,30 @@ public sealed class ModelTests
         Assert.DoesNotContain("jaeger", processes.Keys);
     }
 
+    [Fact]
+    public async Task TheContainerFormCopiesSecretsInAndNamesItsVolumesForThisAppHost()
+    {
+        var containers = await ModelAsync("containers");
+
+        foreach (var name in (string[])["prometheus", "alertmanager"])
+        {
+            var resource = containers[name];
+            var files = Assert.Single(resource.Annotations.OfType<ContainerFileSystemCallbackAnnotation>());
+            Assert.Equal(65534, files.DefaultOwner);
+            Assert.True(files.Umask!.Value.HasFlag(UnixFileMode.OtherRead), "the copied files are for the image's user alone");
+            // What is mounted from the host holds no secret: Prometheus's file_sd targets only.
+            Assert.All(resource.Annotations.OfType<ContainerMountAnnotation>().Where(m => m.Type == ContainerMountType.BindMount),
+                mount => Assert.EndsWith("/targets", mount.Target, StringComparison.Ordinal));
+        }
+
+        var volumes = containers.Values.SelectMany(r => r.Annotations.OfType<ContainerMountAnnotation>())
+            .Where(m => m.Type == ContainerMountType.Volume).Select(m => m.Source!).ToList();
+        Assert.Equal(5, volumes.Count);
+        // Aspire's names: the application, a hash of this AppHost's path, the resource; not one name every checkout shares.
+        Assert.All(volumes, volume => Assert.Matches("^voicehive[.-]apphost-[0-9a-f]+-[a-z]+-data$", volume));
+        Assert.Single(containers["orchestrator"].Annotations.OfType<EndpointAnnotation>(), e => e.TargetHost == "0.0.0.0");
+    }
+
     [Theory]
     [InlineData("containers", false, true)]
     [InlineData("processes", true, false)]

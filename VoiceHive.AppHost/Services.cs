@@ -11,7 +11,7 @@ internal static class Services
     /// <summary>
     /// A VoiceHive project on an HTTP port Aspire allocates, healthy when its <c>/health</c> answers 200. In run mode it
     /// runs in the AppHost's environment (Development under <c>dotnet run</c>) and announces its own address so that
-    /// Prometheus scrapes every replica on its own.
+    /// Prometheus scrapes every replica on its own (in the container form it listens on every interface for that).
     /// </summary>
     public static IResourceBuilder<ProjectResource> AddService<TProject>(this IDistributedApplicationBuilder builder, string name, InfrastructureForm form)
         where TProject : IProjectMetadata, new()
@@ -22,6 +22,12 @@ internal static class Services
             service
                 .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
                 .WithEnvironment("Monitoring__AdvertisedHost", form.HostAsSeenByMonitoring);
+            if (form.Containers)
+            {
+                // Prometheus, in a container, scrapes each replica at the address it announces on the Docker host, which
+                // a loopback listener would refuse. Every endpoint but /health asks for a token.
+                service.WithEndpoint("http", endpoint => endpoint.TargetHost = "0.0.0.0");
+            }
         }
 
         return service.WithHttpHealthCheck("/health", endpointName: "http");

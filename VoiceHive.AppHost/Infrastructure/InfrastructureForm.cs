@@ -26,9 +26,36 @@ internal static class InfrastructureFormExtensions
     public static InfrastructureForm ChooseInfrastructureForm(this IDistributedApplicationBuilder builder)
     {
         var form = InfrastructureForm.Choose(builder.Configuration, builder.ExecutionContext.IsPublishMode);
+        if (form.Containers && builder.ExecutionContext.IsRunMode && builder.Configuration[ContainerTunnelSetting] is null)
+        {
+            // Containers (Alertmanager, the blackbox exporter) reach the services on the host through Aspire's container
+            // tunnel, which works where Docker's host gateway cannot reach a loopback listener (Docker Engine on Linux).
+            builder.Configuration[ContainerTunnelSetting] = "true";
+        }
+
         form.LogAtStart(builder);
         return form;
     }
+
+    /// <summary>
+    /// In the container form, has <paramref name="monitoring"/> (a container) reference each service's endpoint, for
+    /// which Aspire gives the endpoint an address on its container network (<see cref="InfrastructureForm.AddressAsSeenByMonitoringAsync"/>).
+    /// </summary>
+    public static IResourceBuilder<T> MonitoringReaches<T>(this IResourceBuilder<T> monitoring, InfrastructureForm form, params IResourceBuilder<ProjectResource>[] services)
+        where T : IResourceWithEnvironment
+    {
+        if (form.Containers)
+        {
+            foreach (var service in services)
+            {
+                monitoring.WithEnvironment($"VOICEHIVE_{service.Resource.Name.ToUpperInvariant()}_URL", service.GetEndpoint(HostProcess.HttpEndpoint));
+            }
+        }
+
+        return monitoring;
+    }
+
+    private const string ContainerTunnelSetting = "ASPIRE_ENABLE_CONTAINER_TUNNEL";
 }
 
 internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason, string DataDirectory)
@@ -42,23 +69,32 @@ internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason
     /// <summary>The directory a host-process resource keeps its state in (kept between runs; delete it to start afresh).</summary>
     public string StateOf(string resource) => Path.Combine(DataDirectory, resource);
 
-    /// <summary>How Prometheus, Alertmanager and the blackbox exporter reach a service running on the host.</summary>
+    /// <summary>
+    /// The host a service's replica announces for Prometheus to scrape it on its own: in the container form the
+    /// Docker host as containers see it (the services then listen on every interface, see <c>AddService</c>).
+    /// </summary>
     public string HostAsSeenByMonitoring => Containers ? "host.docker.internal" : "localhost";
 
     /// <summary>
-    /// The <c>host:port</c> at which Prometheus reaches <paramref name="resource"/>'s endpoint: a container by its name
-    /// on Aspire's container network, anything else on the host through the port Aspire allocated.
+    /// The <c>host:port</c> at which the monitoring stack reaches <paramref name="resource"/>'s endpoint. Host processes:
+    /// loopback and the port Aspire allocated. Containers: another container by its name on Aspire's container network;
+    /// a service on the host as Aspire resolves it for containers (its container tunnel, or Docker's host gateway), for
+    /// which a container must reference the endpoint (<see cref="MonitoringReaches"/>).
     /// </summary>
     public async Task<string> AddressAsSeenByMonitoringAsync(IResourceWithEndpoints resource, string endpointName, CancellationToken cancellationToken)
     {
-        var endpoint = resource.GetEndpoint(endpointName);
-        if (Containers && resource is ContainerResource)
+        if (HostProcesses)
         {
-            return $"{resource.Name}:{endpoint.TargetPort}";
+            return $"localhost:{await resource.GetEndpoint(endpointName).Property(EndpointProperty.Port).GetValueAsync(cancellationToken)}";
         }
 
-        var port = await endpoint.Property(EndpointProperty.Port).GetValueAsync(cancellationToken);
-        return $"{HostAsSeenByMonitoring}:{port}";
+        if (resource is ContainerResource)
+        {
+            return $"{resource.Name}:{resource.GetEndpoint(endpointName).TargetPort}";
+        }
+
+        return await resource.GetEndpoint(endpointName, KnownNetworkIdentifiers.DefaultAspireContainerNetwork)
+            .Property(EndpointProperty.HostAndPort).GetValueAsync(cancellationToken) ?? throw new InvalidOperationException($"{resource.Name} has no address for containers.");
     }
 
     public static InfrastructureForm Choose(IConfiguration configuration, bool publishing, Func<string?, (bool Answers, string Description)>? probe = null)

@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 
+using VoiceHive.AppHost.Monitoring;
+
 namespace VoiceHive.AppHost.Infrastructure;
 
 /// <summary>PostgreSQL as a host process, with the container form's connection string (user <c>postgres</c>, a password).</summary>
@@ -176,7 +178,7 @@ internal static class PostgresServer
         {
             Directory.CreateDirectory(data);
             var passwordFile = Path.Combine(state, ".initdb-password");
-            File.WriteAllText(passwordFile, password + "\n");
+            MonitoringConfiguration.WriteSecret(passwordFile, password + "\n");
             try
             {
                 HostBinaries.GiveToPostgresUser(state);
