@@ -61,6 +61,11 @@ internal static class Services
         return value is { Length: > 0 } && Convert.TryFromBase64String(value, bytes, out var length) && length >= 32;
     }
 
+    /// <summary>What every service gets (<see cref="ServiceEnvironment.Common{T}"/>): tokens signed with the AppHost's key accepted, the scrape token asked for.</summary>
+    public static IResourceBuilder<ProjectResource> WithServiceTokens(this IResourceBuilder<ProjectResource> service, ServiceCredentials credentials,
+        IResourceBuilder<ParameterResource> scrapeToken) =>
+        service.WithServiceEnvironment(ServiceEnvironment.Common<object>(credentials.SigningKey, scrapeToken, text => text));
+
     /// <summary>Settings from <see cref="ServiceEnvironment"/>: parameters stay parameters (the dashboard masks secret ones), text stays text.</summary>
     public static IResourceBuilder<ProjectResource> WithServiceEnvironment(this IResourceBuilder<ProjectResource> service, IEnumerable<(string Name, object Value)> settings)
     {
@@ -87,7 +92,7 @@ internal static class Services
         builder.AddService<TProject>(name, form)
             .WithReference(orchestrator).WaitFor(orchestrator)
             // Its own API (the commands') takes an operator's token, as the services' operator endpoints do.
-            .WithServiceEnvironment(ServiceEnvironment.Common<object>(credentials.SigningKey, scrapeToken, text => text))
+            .WithServiceTokens(credentials, scrapeToken)
             .WithEnvironment(async context =>
                 context.EnvironmentVariables["Traffic__Token"] = await credentials.IssueAsync(ServiceTokens.Calls, "traffic-generator", TimeSpan.FromDays(7), context.CancellationToken))
             .WithTrafficCommands(credentials);

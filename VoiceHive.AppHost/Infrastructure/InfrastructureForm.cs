@@ -160,42 +160,21 @@ internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason
         var answers = new List<string>();
         foreach (var runtime in candidates)
         {
-            var (exitCode, output) = Run(runtime, ["info", "--format", "{{.ServerVersion}}"], TimeSpan.FromSeconds(10));
-            if (exitCode == 0)
+            try
             {
-                return (true, $"{runtime} {output.Trim()} answers");
+                var version = HostBinaries.Run(runtime, ["info", "--format", "{{.ServerVersion}}"], stdin: null, timeout: TimeSpan.FromSeconds(10));
+                return (true, $"{runtime} {version.Trim()} answers");
             }
-
-            answers.Add(exitCode is null ? $"{runtime} is not installed" : $"{runtime}'s daemon does not answer");
+            catch (System.ComponentModel.Win32Exception)
+            {
+                answers.Add($"{runtime} is not installed");
+            }
+            catch (InvalidOperationException)
+            {
+                answers.Add($"{runtime}'s daemon does not answer");
+            }
         }
 
         return (false, string.Join("; ", answers));
-    }
-
-    private static (int? ExitCode, string Output) Run(string fileName, string[] arguments, TimeSpan timeout)
-    {
-        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        try
-        {
-            using var process = Process.Start(info)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            _ = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(timeout))
-            {
-                process.Kill(entireProcessTree: true);
-                return (-1, "");
-            }
-
-            return (process.ExitCode, output.Result);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return (null, "");
-        }
     }
 }

@@ -79,13 +79,9 @@ internal static class PostgresServer
         var (command, prefix) = HostBinaries.AsPostgresUser(postgres);
         var server = new PostgresProcessResource(name, command, state, password.Resource);
 
-        string? connectionString = null;
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(server, async (_, cancellationToken) =>
-            connectionString = await server.ConnectionStringExpression.GetValueAsync(cancellationToken));
+        var connectionString = builder.ConnectionStringOnceAvailable(server);
         var healthCheck = $"{name}_check";
-        builder.Services.AddHealthChecks().AddNpgSql(
-            _ => (connectionString ?? throw new InvalidOperationException("Connection string is unavailable")) + ";Database=postgres",
-            name: healthCheck);
+        builder.Services.AddHealthChecks().AddNpgSql(_ => connectionString() + ";Database=postgres", name: healthCheck);
 
         return builder.AddResource(server)
             .WithEndpoint(name: EndpointName, scheme: "tcp")
@@ -133,12 +129,10 @@ internal static class PostgresServer
         var database = new PostgresProcessDatabaseResource(name, name, server.Resource);
         server.Resource.Databases[name] = name;
 
-        string? connectionString = null;
         var builder = server.ApplicationBuilder;
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(database, async (_, cancellationToken) =>
-            connectionString = await database.ConnectionStringExpression.GetValueAsync(cancellationToken));
+        var connectionString = builder.ConnectionStringOnceAvailable(database);
         var healthCheck = $"{name}_check";
-        builder.Services.AddHealthChecks().AddNpgSql(_ => connectionString ?? throw new InvalidOperationException("Connection string is unavailable"), name: healthCheck);
+        builder.Services.AddHealthChecks().AddNpgSql(_ => connectionString(), name: healthCheck);
         return builder.AddResource(database)
             .WithIconName("Database")
             .OnInitializeResource((resource, @event, cancellationToken) =>

@@ -76,11 +76,9 @@ internal static class RedisServer
         var redis = new RedisProcessResource(name, HostBinaries.Find("redis-server") ?? "redis-server", state, password.Resource);
         var configuration = Path.Combine(state, "redis.conf");
 
-        string? connectionString = null;
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(redis, async (_, cancellationToken) =>
-            connectionString = await redis.ConnectionStringExpression.GetValueAsync(cancellationToken));
+        var connectionString = builder.ConnectionStringOnceAvailable(redis);
         var healthCheck = $"{name}_check";
-        builder.Services.AddHealthChecks().AddRedis(_ => connectionString ?? throw new InvalidOperationException("Connection string is unavailable"), name: healthCheck);
+        builder.Services.AddHealthChecks().AddRedis(_ => connectionString(), name: healthCheck);
 
         return builder.AddResource(redis)
             .WithEndpoint(name: EndpointName, scheme: "redis")
