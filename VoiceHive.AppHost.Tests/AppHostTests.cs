@@ -93,6 +93,7 @@ public sealed class AppHostTests(VoiceHiveAppHost host)
 
         var stopped = await host.ExecuteCommandAsync("traffic", Operations.DashboardCommands.StopTraffic);
         var afterStop = await traffic.GetFromJsonAsync<JsonElement>("/traffic", cancellationToken);
+        var refused = await host.ExecuteCommandAsync("traffic", Operations.DashboardCommands.SetTrafficRate, new Dictionary<string, string> { ["callsPerSecond"] = "500" });
         var paced = await host.ExecuteCommandAsync("traffic", Operations.DashboardCommands.SetTrafficRate, new Dictionary<string, string> { ["callsPerSecond"] = "2.5" });
         var started = await host.ExecuteCommandAsync("traffic", Operations.DashboardCommands.StartTraffic);
         var running = await Eventually.Until(() => traffic.GetFromJsonAsync<JsonElement>("/traffic", cancellationToken),
@@ -104,6 +105,7 @@ public sealed class AppHostTests(VoiceHiveAppHost host)
         Assert.True(initial.GetProperty("running").GetBoolean());
         Assert.True(stopped.Success, stopped.Message);
         Assert.False(afterStop.GetProperty("running").GetBoolean());
+        Assert.False(refused.Success);
         Assert.True(paced.Success, paced.Message);
         Assert.True(started.Success, started.Message);
         Assert.Equal(2.5, running.GetProperty("callsPerSecond").GetDouble());

@@ -4,6 +4,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.Configuration;
+using VoiceHive.AppHost;
 using VoiceHive.AppHost.Infrastructure;
 using VoiceHive.Tests.Infrastructure;
 
@@ -35,6 +36,30 @@ public sealed class ModelTests
         Assert.DoesNotContain("jaeger", processes.Keys);
     }
 
+    [Fact]
+    public async Task TheContainerFormCopiesSecretsInAndNamesItsVolumesForThisAppHost()
+    {
+        var containers = await ModelAsync("containers");
+
+        foreach (var name in (string[])["prometheus", "alertmanager"])
+        {
+            var resource = containers[name];
+            var files = Assert.Single(resource.Annotations.OfType<ContainerFileSystemCallbackAnnotation>());
+            Assert.Equal(65534, files.DefaultOwner);
+            Assert.True(files.Umask!.Value.HasFlag(UnixFileMode.OtherRead), "the copied files are for the image's user alone");
+            // What is mounted from the host holds no secret: Prometheus's file_sd targets only.
+            Assert.All(resource.Annotations.OfType<ContainerMountAnnotation>().Where(m => m.Type == ContainerMountType.BindMount),
+                mount => Assert.EndsWith("/targets", mount.Target, StringComparison.Ordinal));
+        }
+
+        var volumes = containers.Values.SelectMany(r => r.Annotations.OfType<ContainerMountAnnotation>())
+            .Where(m => m.Type == ContainerMountType.Volume).Select(m => m.Source!).ToList();
+        Assert.Equal(5, volumes.Count);
+        // Aspire's names: the application, a hash of this AppHost's path, the resource; not one name every checkout shares.
+        Assert.All(volumes, volume => Assert.Matches("^voicehive[.-]apphost-[0-9a-f]+-[a-z]+-data$", volume));
+        Assert.Single(containers["orchestrator"].Annotations.OfType<EndpointAnnotation>(), e => e.TargetHost == "0.0.0.0");
+    }
+
     [Theory]
     [InlineData("containers", false, true)]
     [InlineData("processes", true, false)]
@@ -60,11 +85,33 @@ public sealed class ModelTests
     public void PublishingAlwaysTakesContainersAndABadSettingIsNamed()
     {
         var published = InfrastructureForm.Choose(Configuration(("Infrastructure:Form", "processes")), publishing: true, _ => throw new InvalidOperationException("not asked"));
-        var error = Assert.Throws<InvalidOperationException>(() => InfrastructureForm.Choose(Configuration(("Infrastructure:Form", "vms")), publishing: false));
+        var error = Assert.Throws<AppHostConfigurationException>(() => InfrastructureForm.Choose(Configuration(("Infrastructure:Form", "vms")), publishing: false));
 
         Assert.Equal(InfrastructureKind.Containers, published.Kind);
         Assert.Contains("Infrastructure:Form", error.Message, StringComparison.Ordinal);
         Assert.Contains("'vms'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Infrastructure:Form=vms", "Infrastructure:Form must be 'auto', 'containers' or 'processes', not 'vms'.")]
+    [InlineData("Monitoring:PagerDutyUrl=events.pagerduty", "Monitoring:PagerDutyUrl must be an absolute http(s) URL, not 'events.pagerduty'.")]
+    [InlineData("Monitoring:FastAlerting=sometimes", "Monitoring:FastAlerting must be 'true' or 'false', not 'sometimes'.")]
+    [InlineData("Parameters:jwt-signing-key=c2hvcnQ=", "Parameter jwt-signing-key must be base64 of 32 bytes or more")]
+    public async Task TheAppHostRefusesABadSettingInOneLine(string setting, string message)
+    {
+        // Every other parameter given, so that a run that got further would not generate and keep them in user secrets.
+        string[] parameters = ["redis-password", "postgres-password", "alert-webhook-token", "caller-hash-key", "scrape-token",
+            "prometheus-web-password", "alertmanager-web-password", "jwt-signing-key"];
+        var arguments = parameters.Select(name => $"--Parameters:{name}={(name == "jwt-signing-key" ? VoiceHiveAppHost.SigningKey : "model-tests-" + name)}")
+            .Append($"--Infrastructure:DataDirectory={TestDirectories.Create("refused")}")
+            .Append("--" + setting);
+
+        var (exitCode, output) = await RunAppHostAsync(arguments);
+
+        Assert.Equal(1, exitCode);
+        var failure = Assert.Single(output.Split('\n'), line => line.StartsWith("Start-up failed: ", StringComparison.Ordinal));
+        Assert.Contains(message, failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -119,20 +166,41 @@ public sealed class ModelTests
         new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
 
     /// <summary>What azd runs: the AppHost (as built with these tests) with the manifest publisher.</summary>
-    private static async Task<(int ExitCode, string Output)> PublishManifestAsync(string manifest)
+    private static Task<(int ExitCode, string Output)> PublishManifestAsync(string manifest) =>
+        RunAppHostAsync(["--publisher", "manifest", "--output-path", manifest]);
+
+    /// <summary>The built AppHost as <c>dotnet run</c> starts it, in run mode unless told to publish, with the dashboard on plain HTTP.</summary>
+    private static async Task<(int ExitCode, string Output)> RunAppHostAsync(IEnumerable<string> arguments)
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in (string[])["run", "--project", Repository.Path("VoiceHive.AppHost"), "--no-build", "-c", configuration, "--no-launch-profile", "--",
-                     "--publisher", "manifest", "--output-path", manifest])
+        foreach (var argument in ((string[])["run", "--project", Repository.Path("VoiceHive.AppHost"), "--no-build", "-c", configuration, "--no-launch-profile", "--"]).Concat(arguments))
         {
             info.ArgumentList.Add(argument);
         }
 
+        info.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
+        info.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        info.Environment["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = "http://127.0.0.1:0";
+        info.Environment["ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL"] = "http://127.0.0.1:0";
+        // A bound for a run that does not end as it should (one that started the whole system, say), not a measure.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        bounded.CancelAfter(TimeSpan.FromMinutes(5));
         using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        var output = process.StandardOutput.ReadToEndAsync(bounded.Token);
+        var error = process.StandardError.ReadToEndAsync(bounded.Token);
+        try
+        {
+            await process.WaitForExitAsync(bounded.Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
         return (process.ExitCode, await output + await error);
     }
 }

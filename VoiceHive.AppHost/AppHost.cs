@@ -3,6 +3,7 @@ using VoiceHive.AppHost.Infrastructure;
 using VoiceHive.AppHost.Monitoring;
 using VoiceHive.AppHost.Operations;
 
+AppHostConfigurationException.ReportInOneLine();
 var builder = DistributedApplication.CreateBuilder(args);
 
 // Containers where Docker or Podman answers, the Debian packages' programs otherwise (Infrastructure__Form overrides).
@@ -26,7 +27,7 @@ var orchestrator = builder.AddService<Projects.VoiceHive_Orchestrator>("orchestr
     .WithReplicas(2)
     .WithReference(database).WaitFor(database)
     .WithReference(redis).WaitFor(redis)
-    .WithServiceEnvironment(ServiceEnvironment.Common<object>(credentials.SigningKey, scrapeToken, text => text))
+    .WithServiceTokens(credentials, scrapeToken)
     .WithServiceEnvironment(ServiceEnvironment.Orchestrator<object>(alertWebhookToken, callerHashKey))
     .WithPmsFaultCommands(credentials)
     .WithOperatorTokenCommand(credentials)
@@ -35,7 +36,7 @@ var orchestrator = builder.AddService<Projects.VoiceHive_Orchestrator>("orchestr
 var worker = builder.AddService<Projects.VoiceHive_Worker>("worker", form)
     .WithReference(database).WaitFor(database)
     .WithReference(redis).WaitFor(redis)
-    .WithServiceEnvironment(ServiceEnvironment.Common<object>(credentials.SigningKey, scrapeToken, text => text))
+    .WithServiceTokens(credentials, scrapeToken)
     .WithDeadLetterCommands(credentials);
 
 // What runs beside the application on a developer's machine: published targets carry the application only, and

@@ -11,7 +11,7 @@ internal static class Services
     /// <summary>
     /// A VoiceHive project on an HTTP port Aspire allocates, healthy when its <c>/health</c> answers 200. In run mode it
     /// runs in the AppHost's environment (Development under <c>dotnet run</c>) and announces its own address so that
-    /// Prometheus scrapes every replica on its own.
+    /// Prometheus scrapes every replica on its own (in the container form it listens on every interface for that).
     /// </summary>
     public static IResourceBuilder<ProjectResource> AddService<TProject>(this IDistributedApplicationBuilder builder, string name, InfrastructureForm form)
         where TProject : IProjectMetadata, new()
@@ -22,6 +22,12 @@ internal static class Services
             service
                 .WithEnvironment("ASPNETCORE_ENVIRONMENT", builder.Environment.EnvironmentName)
                 .WithEnvironment("Monitoring__AdvertisedHost", form.HostAsSeenByMonitoring);
+            if (form.Containers)
+            {
+                // Prometheus, in a container, scrapes each replica at the address it announces on the Docker host, which
+                // a loopback listener would refuse. Every endpoint but /health asks for a token.
+                service.WithEndpoint("http", endpoint => endpoint.TargetHost = "0.0.0.0");
+            }
         }
 
         return service.WithHttpHealthCheck("/health", endpointName: "http");
@@ -29,7 +35,7 @@ internal static class Services
 
     /// <summary>A secret the AppHost generates on first run and keeps in its user secrets (or <c>Parameters__name</c>); azd generates it when deploying.</summary>
     public static IResourceBuilder<ParameterResource> AddSecret(this IDistributedApplicationBuilder builder, string name) =>
-        builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true);
+        builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
     /// <summary>
     /// The key the services check tokens with and the AppHost signs them with: base64, 32 bytes or more (44 letters and
@@ -37,14 +43,13 @@ internal static class Services
     /// </summary>
     public static IResourceBuilder<ParameterResource> AddSigningKey(this IDistributedApplicationBuilder builder, string name)
     {
-        var key = builder.AddParameter(name, new GenerateParameterDefault { MinLength = 44, Special = false }, secret: true);
-        builder.Eventing.Subscribe<BeforeStartEvent>(async (@event, cancellationToken) =>
+        var key = builder.AddParameter(name, new GenerateParameterDefault { MinLength = 44, Special = false }, secret: true, persist: true);
+        builder.Eventing.Subscribe<BeforeStartEvent>(async (_, cancellationToken) =>
         {
-            var value = await key.Resource.GetValueAsync(cancellationToken);
-            if (!IsSigningKey(value))
+            if (!IsSigningKey(await key.Resource.GetValueAsync(cancellationToken)))
             {
-                @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("VoiceHive.AppHost")
-                    .LogError("Parameter {Name} must be base64 of 32 bytes or more (e.g. `openssl rand -base64 32`): the services cannot check tokens with it.", name);
+                throw new AppHostConfigurationException(
+                    $"Parameter {name} must be base64 of 32 bytes or more (e.g. `openssl rand -base64 32`): the services could not check tokens with it.");
             }
         });
         return key;
@@ -55,6 +60,11 @@ internal static class Services
         var bytes = new byte[((value?.Length ?? 0) * 3 / 4) + 3];
         return value is { Length: > 0 } && Convert.TryFromBase64String(value, bytes, out var length) && length >= 32;
     }
+
+    /// <summary>What every service gets (<see cref="ServiceEnvironment.Common{T}"/>): tokens signed with the AppHost's key accepted, the scrape token asked for.</summary>
+    public static IResourceBuilder<ProjectResource> WithServiceTokens(this IResourceBuilder<ProjectResource> service, ServiceCredentials credentials,
+        IResourceBuilder<ParameterResource> scrapeToken) =>
+        service.WithServiceEnvironment(ServiceEnvironment.Common<object>(credentials.SigningKey, scrapeToken, text => text));
 
     /// <summary>Settings from <see cref="ServiceEnvironment"/>: parameters stay parameters (the dashboard masks secret ones), text stays text.</summary>
     public static IResourceBuilder<ProjectResource> WithServiceEnvironment(this IResourceBuilder<ProjectResource> service, IEnumerable<(string Name, object Value)> settings)
@@ -82,7 +92,7 @@ internal static class Services
         builder.AddService<TProject>(name, form)
             .WithReference(orchestrator).WaitFor(orchestrator)
             // Its own API (the commands') takes an operator's token, as the services' operator endpoints do.
-            .WithServiceEnvironment(ServiceEnvironment.Common<object>(credentials.SigningKey, scrapeToken, text => text))
+            .WithServiceTokens(credentials, scrapeToken)
             .WithEnvironment(async context =>
                 context.EnvironmentVariables["Traffic__Token"] = await credentials.IssueAsync(ServiceTokens.Calls, "traffic-generator", TimeSpan.FromDays(7), context.CancellationToken))
             .WithTrafficCommands(credentials);

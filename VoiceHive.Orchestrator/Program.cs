@@ -11,7 +11,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddDefaultAuthentication();
 builder.AddApplicationServices();
-builder.Services.AddProblemDetails();
+builder.AddProblemResponses();
 
 var app = builder.Build();
 
@@ -21,10 +21,11 @@ app.UseDefaultSecurity();
 app.UseRateLimiter();
 
 app.MapDefaultEndpoints();
-app.MapOpenApi();
 if (app.Environment.IsDevelopment())
 {
-    // The API reference asks for a bearer token first (the dashboard's "Operator token" command gives one).
+    // The API's description, open to whoever can reach a developer's service (as the ASP.NET Core templates do);
+    // not mapped elsewhere. The API reference asks for a bearer token first (the "Operator token" command gives one).
+    app.MapOpenApi();
     app.MapScalarApiReference(options => options.AddPreferredSecuritySchemes([BearerSecurityTransformer.JwtScheme]).EnablePersistentAuthentication());
 }
 

@@ -5,7 +5,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddDefaultAuthentication();
 builder.AddTraffic();
-builder.Services.AddProblemDetails();
+builder.AddProblemResponses();
 
 var app = builder.Build();
 

@@ -5,7 +5,7 @@ namespace VoiceHive.Traffic;
 /// <summary>
 /// Places calls at <see cref="TrafficState.CallsPerSecond"/> while <see cref="TrafficState.Running"/>, each on its own
 /// (a slow call does not hold the next one back), at most <see cref="TrafficOptions.MaxConcurrentCalls"/> at once.
-/// A failed call is counted and logged without what the caller said, and the traffic goes on.
+/// A failed call, however it fails, is counted and logged without what the caller said, and the traffic goes on.
 /// </summary>
 public sealed partial class TrafficGenerator(
     TrafficState state,
@@ -17,35 +17,48 @@ public sealed partial class TrafficGenerator(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var slots = new SemaphoreSlim(options.Value.MaxConcurrentCalls);
+        var capacity = options.Value.MaxConcurrentCalls;
+        using var slots = new SemaphoreSlim(capacity);
         var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         state.Changed += () => Interlocked.Exchange(ref changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         LogState(logger, state.Running, state.CallsPerSecond);
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            var signal = Volatile.Read(ref changed).Task;
-            if (!state.Running)
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await signal.WaitAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                LogState(logger, state.Running, state.CallsPerSecond);
-                continue;
-            }
+                var signal = Volatile.Read(ref changed).Task;
+                if (!state.Running)
+                {
+                    await signal.WaitAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    LogState(logger, state.Running, state.CallsPerSecond);
+                    continue;
+                }
 
-            if (await slots.WaitAsync(0, stoppingToken))
-            {
-                _ = PlaceAsync(slots, stoppingToken);
-            }
-            else
-            {
-                metrics.Skipped();
-            }
+                if (slots.Wait(0, CancellationToken.None))
+                {
+                    _ = PlaceAsync(slots, stoppingToken);
+                }
+                else
+                {
+                    metrics.Skipped();
+                }
 
-            var interval = TimeSpan.FromSeconds(1 / state.CallsPerSecond);
-            // A change of rate or state takes effect at once, not after the old interval.
-            await Task.WhenAny(Task.Delay(interval, timeProvider, stoppingToken), signal);
-            if (signal.IsCompleted)
+                var interval = TimeSpan.FromSeconds(1 / state.CallsPerSecond);
+                // A change of rate or state takes effect at once, not after the old interval.
+                await Task.WhenAny(Task.Delay(interval, timeProvider, stoppingToken), signal);
+                if (signal.IsCompleted)
+                {
+                    LogState(logger, state.Running, state.CallsPerSecond);
+                }
+            }
+        }
+        finally
+        {
+            // The calls in flight are cancelled with stoppingToken: they end and give their slots back before the
+            // semaphore goes.
+            for (var i = 0; i < capacity; i++)
             {
-                LogState(logger, state.Running, state.CallsPerSecond);
+                await slots.WaitAsync(CancellationToken.None);
             }
         }
     }
@@ -62,8 +75,10 @@ public sealed partial class TrafficGenerator(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or InvalidOperationException)
+        catch (Exception exception)
         {
+            // Whatever failed (the orchestrator's answer, the network, the resilience pipeline's timeout or open
+            // circuit, an answer this cannot read), the call is counted as failed and the traffic goes on.
             state.CallFailed();
             metrics.Placed("failed");
             LogCallFailed(logger, exception.GetType().Name, (exception as HttpRequestException)?.StatusCode is { } status ? (int)status : 0);

@@ -6,7 +6,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddDefaultAuthentication();
 builder.AddApplicationServices();
-builder.Services.AddProblemDetails();
+builder.AddProblemResponses();
 
 var app = builder.Build();
 

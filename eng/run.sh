@@ -35,15 +35,20 @@ export ASPNETCORE_URLS=http://localhost:0 ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=htt
 apphost=VoiceHive.AppHost/bin/Debug/net10.0/VoiceHive.AppHost
 
 # What an AppHost started by this script left running: its DCP (which watches the AppHost's process id) and the
-# host processes, found by their working directory under the data directory (redis-server, say, rewrites its
-# command line, so that is no guide).
+# host processes, found by their working directory under the data directory and their program being one the AppHost
+# runs (redis-server, say, rewrites its command line, so that is no guide; a shell someone left in the data
+# directory is not ours). A data directory set in the AppHost's user secrets rather than the environment is not seen.
 leftovers() {
   local pid=$1 data=$2 process cwd
   pgrep -f -- "--monitor $pid( |$)" || true
   [ -n "$data" ] || return 0
   for process in /proc/[0-9]*; do
     cwd=$(readlink "$process/cwd" 2>/dev/null) || continue
-    case "$cwd" in "$data"|"$data"/*) echo "${process#/proc/}" ;; esac
+    case "$cwd" in "$data"|"$data"/*) ;; *) continue ;; esac
+    case "$(readlink "$process/exe" 2>/dev/null)" in
+      # (Debian's redis-server is a link to redis-check-rdb, which /proc names; Alertmanager is prometheus-alertmanager.)
+      */redis-server|*/redis-check-rdb|*/postgres|*/prometheus|*/prometheus-*) echo "${process#/proc/}" ;;
+    esac
   done
 }
 
@@ -79,11 +84,14 @@ data=$(mktemp -d /tmp/voicehive-smoke.XXXXXX)
 chmod 755 "$data"
 output="$data.log"
 export Infrastructure__DataDirectory="$data"
+# The host-process form, which this machine and CI can run whatever container engine answers (the container form's
+# images would otherwise be pulled and run where Docker answers).
+export Infrastructure__Form=processes
 # Fixed secrets: the smoke check must not write generated ones into the developer's user secrets. (Parameter names
 # have dashes, which bash cannot export: env passes them.)
 signing_key=$(openssl rand -base64 32)
 secrets=("Parameters__jwt-signing-key=$signing_key")
-for name in redis-password postgres-password alert-webhook-token caller-hash-key scrape-token prometheus-web-password alertmanager-web-password; do
+for name in redis-password postgres-password alert-webhook-token caller-hash-key scrape-token prometheus-web-password alertmanager-web-password grafana-admin-password; do
   secrets+=("Parameters__$name=smoke-$name-0123456789")
 done
 env "${secrets[@]}" "$apphost" >"$output" 2>&1 &

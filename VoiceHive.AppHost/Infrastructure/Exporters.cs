@@ -41,13 +41,16 @@ internal static class Exporters
                 .WithHttpHealthCheck("/metrics", endpointName: HostProcess.HttpEndpoint);
     }
 
-    /// <summary>The machine's own metrics (CPU, memory, disks): the host's in the host-process form, the container host's otherwise.</summary>
+    /// <summary>
+    /// The machine's own metrics (CPU, memory, disks): the host's in the host-process form; in the container form the
+    /// Linux host's file systems (its root mounted read-only) under Docker Engine on Linux, and the container VM's where
+    /// Docker runs in one (Docker Desktop on macOS or Windows cannot mount the host's root).
+    /// </summary>
     public static IResourceBuilder<IResourceWithEndpoints> AddNodeExporter(this IDistributedApplicationBuilder builder, string name, InfrastructureForm form) =>
         form.Containers
             ? builder.AddContainer(name, "quay.io/prometheus/node-exporter", "v1.8.2")
                 .WithHttpEndpoint(targetPort: 9100, name: HostProcess.HttpEndpoint)
-                .WithBindMount("/", "/host", isReadOnly: true)
-                .WithArgs("--path.rootfs=/host")
+                .WithHostRootFileSystem()
                 .WithHttpHealthCheck("/metrics", endpointName: HostProcess.HttpEndpoint)
             : builder.AddHostProgram(name, form, "prometheus-node-exporter", "prometheus-node-exporter", "node_exporter")
                 .WithListenAddress("--web.listen-address")
@@ -70,4 +73,7 @@ internal static class Exporters
                 .WithListenAddress("--web.listen-address")
                 .WithHttpHealthCheck("/-/healthy", endpointName: HostProcess.HttpEndpoint);
     }
+
+    private static IResourceBuilder<ContainerResource> WithHostRootFileSystem(this IResourceBuilder<ContainerResource> exporter) =>
+        OperatingSystem.IsLinux() ? exporter.WithBindMount("/", "/host", isReadOnly: true).WithArgs("--path.rootfs=/host") : exporter;
 }

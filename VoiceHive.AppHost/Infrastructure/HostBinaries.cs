@@ -32,21 +32,6 @@ internal static class HostBinaries
         return null;
     }
 
-    /// <summary>
-    /// A program that must exist for the host-process form. When it does not, the resource still appears and fails
-    /// to start (the dashboard shows it), and <paramref name="missing"/> collects the package to install.
-    /// </summary>
-    public static string Require(string package, ICollection<string> missing, params string[] names)
-    {
-        if (Find(names) is { } found)
-        {
-            return found;
-        }
-
-        missing.Add(package);
-        return names[0];
-    }
-
     /// <summary>The directory of the newest PostgreSQL server's programs, or null.</summary>
     public static string? PostgresBinDirectory()
     {
@@ -82,7 +67,11 @@ internal static class HostBinaries
             ? (Find("setpriv") ?? "setpriv", [$"--reuid={PostgresUser}", $"--regid={PostgresUser}", "--init-groups", "--", program])
             : (program, []);
 
-    /// <summary>Runs a program to completion; throws with its output when it fails.</summary>
+    /// <summary>
+    /// Runs a program to completion and returns its output; throws <see cref="InvalidOperationException"/> with its
+    /// output when it fails or does not finish in time, and <see cref="System.ComponentModel.Win32Exception"/> when it
+    /// is not installed.
+    /// </summary>
     public static string Run(string program, IReadOnlyList<string> arguments, string? stdin, bool asPostgresUser = false, TimeSpan? timeout = null)
     {
         var (command, prefix) = asPostgresUser ? AsPostgresUser(program) : (program, []);

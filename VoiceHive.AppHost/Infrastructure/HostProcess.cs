@@ -3,6 +3,18 @@ namespace VoiceHive.AppHost.Infrastructure;
 /// <summary>How a Debian package's server becomes an Aspire executable resource in the host-process form.</summary>
 internal static class HostProcess
 {
+    /// <summary>
+    /// The connection string of <paramref name="resource"/> for a health check registered before it exists: kept when
+    /// Aspire announces it (as Aspire's own Redis and PostgreSQL integrations do), and until then an error.
+    /// </summary>
+    public static Func<string> ConnectionStringOnceAvailable(this IDistributedApplicationBuilder builder, IResourceWithConnectionString resource)
+    {
+        string? connectionString = null;
+        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(resource, async (_, cancellationToken) =>
+            connectionString = await resource.ConnectionStringExpression.GetValueAsync(cancellationToken));
+        return () => connectionString ?? throw new InvalidOperationException($"{resource.Name}'s connection string is not available yet.");
+    }
+
     public const string HttpEndpoint = "http";
 
     /// <summary>

@@ -26,9 +26,36 @@ internal static class InfrastructureFormExtensions
     public static InfrastructureForm ChooseInfrastructureForm(this IDistributedApplicationBuilder builder)
     {
         var form = InfrastructureForm.Choose(builder.Configuration, builder.ExecutionContext.IsPublishMode);
+        if (form.Containers && builder.ExecutionContext.IsRunMode && builder.Configuration[ContainerTunnelSetting] is null)
+        {
+            // Containers (Alertmanager, the blackbox exporter) reach the services on the host through Aspire's container
+            // tunnel, which works where Docker's host gateway cannot reach a loopback listener (Docker Engine on Linux).
+            builder.Configuration[ContainerTunnelSetting] = "true";
+        }
+
         form.LogAtStart(builder);
         return form;
     }
+
+    /// <summary>
+    /// In the container form, has <paramref name="monitoring"/> (a container) reference each service's endpoint, for
+    /// which Aspire gives the endpoint an address on its container network (<see cref="InfrastructureForm.AddressAsSeenByMonitoringAsync"/>).
+    /// </summary>
+    public static IResourceBuilder<T> MonitoringReaches<T>(this IResourceBuilder<T> monitoring, InfrastructureForm form, params IResourceBuilder<ProjectResource>[] services)
+        where T : IResourceWithEnvironment
+    {
+        if (form.Containers)
+        {
+            foreach (var service in services)
+            {
+                monitoring.WithEnvironment($"VOICEHIVE_{service.Resource.Name.ToUpperInvariant()}_URL", service.GetEndpoint(HostProcess.HttpEndpoint));
+            }
+        }
+
+        return monitoring;
+    }
+
+    private const string ContainerTunnelSetting = "ASPIRE_ENABLE_CONTAINER_TUNNEL";
 }
 
 internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason, string DataDirectory)
@@ -42,23 +69,32 @@ internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason
     /// <summary>The directory a host-process resource keeps its state in (kept between runs; delete it to start afresh).</summary>
     public string StateOf(string resource) => Path.Combine(DataDirectory, resource);
 
-    /// <summary>How Prometheus, Alertmanager and the blackbox exporter reach a service running on the host.</summary>
+    /// <summary>
+    /// The host a service's replica announces for Prometheus to scrape it on its own: in the container form the
+    /// Docker host as containers see it (the services then listen on every interface, see <c>AddService</c>).
+    /// </summary>
     public string HostAsSeenByMonitoring => Containers ? "host.docker.internal" : "localhost";
 
     /// <summary>
-    /// The <c>host:port</c> at which Prometheus reaches <paramref name="resource"/>'s endpoint: a container by its name
-    /// on Aspire's container network, anything else on the host through the port Aspire allocated.
+    /// The <c>host:port</c> at which the monitoring stack reaches <paramref name="resource"/>'s endpoint. Host processes:
+    /// loopback and the port Aspire allocated. Containers: another container by its name on Aspire's container network;
+    /// a service on the host as Aspire resolves it for containers (its container tunnel, or Docker's host gateway), for
+    /// which a container must reference the endpoint (<see cref="MonitoringReaches"/>).
     /// </summary>
     public async Task<string> AddressAsSeenByMonitoringAsync(IResourceWithEndpoints resource, string endpointName, CancellationToken cancellationToken)
     {
-        var endpoint = resource.GetEndpoint(endpointName);
-        if (Containers && resource is ContainerResource)
+        if (HostProcesses)
         {
-            return $"{resource.Name}:{endpoint.TargetPort}";
+            return $"localhost:{await resource.GetEndpoint(endpointName).Property(EndpointProperty.Port).GetValueAsync(cancellationToken)}";
         }
 
-        var port = await endpoint.Property(EndpointProperty.Port).GetValueAsync(cancellationToken);
-        return $"{HostAsSeenByMonitoring}:{port}";
+        if (resource is ContainerResource)
+        {
+            return $"{resource.Name}:{resource.GetEndpoint(endpointName).TargetPort}";
+        }
+
+        return await resource.GetEndpoint(endpointName, KnownNetworkIdentifiers.DefaultAspireContainerNetwork)
+            .Property(EndpointProperty.HostAndPort).GetValueAsync(cancellationToken) ?? throw new InvalidOperationException($"{resource.Name} has no address for containers.");
     }
 
     public static InfrastructureForm Choose(IConfiguration configuration, bool publishing, Func<string?, (bool Answers, string Description)>? probe = null)
@@ -81,7 +117,7 @@ internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason
             case null or "" or "auto":
                 break;
             default:
-                throw new InvalidOperationException($"Infrastructure:Form must be 'auto', 'containers' or 'processes', not '{setting}'.");
+                throw new AppHostConfigurationException($"Infrastructure:Form must be 'auto', 'containers' or 'processes', not '{setting}'.");
         }
 
         var (answers, description) = (probe ?? ProbeContainerRuntime)(configuration["ASPIRE_CONTAINER_RUNTIME"] ?? configuration["DOTNET_ASPIRE_CONTAINER_RUNTIME"]);
@@ -103,7 +139,8 @@ internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason
             {
                 logger.LogInformation(
                     "Infrastructure runs as host processes ({Reason}); state is kept in {DataDirectory} (delete it to start afresh). " +
-                    "Grafana and Jaeger need containers and are left out: traces, logs and metrics are in this dashboard.",
+                    "Grafana and Jaeger need containers and are left out: traces, logs and metrics are in this dashboard. " +
+                    "Prometheus and Alertmanager listen on loopback only, without the basic auth their container form has.",
                     Reason, DataDirectory);
             }
 
@@ -123,42 +160,21 @@ internal sealed record InfrastructureForm(InfrastructureKind Kind, string Reason
         var answers = new List<string>();
         foreach (var runtime in candidates)
         {
-            var (exitCode, output) = Run(runtime, ["info", "--format", "{{.ServerVersion}}"], TimeSpan.FromSeconds(10));
-            if (exitCode == 0)
+            try
             {
-                return (true, $"{runtime} {output.Trim()} answers");
+                var version = HostBinaries.Run(runtime, ["info", "--format", "{{.ServerVersion}}"], stdin: null, timeout: TimeSpan.FromSeconds(10));
+                return (true, $"{runtime} {version.Trim()} answers");
             }
-
-            answers.Add(exitCode is null ? $"{runtime} is not installed" : $"{runtime}'s daemon does not answer");
+            catch (System.ComponentModel.Win32Exception)
+            {
+                answers.Add($"{runtime} is not installed");
+            }
+            catch (InvalidOperationException)
+            {
+                answers.Add($"{runtime}'s daemon does not answer");
+            }
         }
 
         return (false, string.Join("; ", answers));
-    }
-
-    private static (int? ExitCode, string Output) Run(string fileName, string[] arguments, TimeSpan timeout)
-    {
-        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        try
-        {
-            using var process = Process.Start(info)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            _ = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(timeout))
-            {
-                process.Kill(entireProcessTree: true);
-                return (-1, "");
-            }
-
-            return (process.ExitCode, output.Result);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return (null, "");
-        }
     }
 }

@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 
+using VoiceHive.AppHost.Monitoring;
+
 namespace VoiceHive.AppHost.Infrastructure;
 
 /// <summary>PostgreSQL as a host process, with the container form's connection string (user <c>postgres</c>, a password).</summary>
@@ -77,13 +79,9 @@ internal static class PostgresServer
         var (command, prefix) = HostBinaries.AsPostgresUser(postgres);
         var server = new PostgresProcessResource(name, command, state, password.Resource);
 
-        string? connectionString = null;
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(server, async (_, cancellationToken) =>
-            connectionString = await server.ConnectionStringExpression.GetValueAsync(cancellationToken));
+        var connectionString = builder.ConnectionStringOnceAvailable(server);
         var healthCheck = $"{name}_check";
-        builder.Services.AddHealthChecks().AddNpgSql(
-            _ => (connectionString ?? throw new InvalidOperationException("Connection string is unavailable")) + ";Database=postgres",
-            name: healthCheck);
+        builder.Services.AddHealthChecks().AddNpgSql(_ => connectionString() + ";Database=postgres", name: healthCheck);
 
         return builder.AddResource(server)
             .WithEndpoint(name: EndpointName, scheme: "tcp")
@@ -131,12 +129,10 @@ internal static class PostgresServer
         var database = new PostgresProcessDatabaseResource(name, name, server.Resource);
         server.Resource.Databases[name] = name;
 
-        string? connectionString = null;
         var builder = server.ApplicationBuilder;
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(database, async (_, cancellationToken) =>
-            connectionString = await database.ConnectionStringExpression.GetValueAsync(cancellationToken));
+        var connectionString = builder.ConnectionStringOnceAvailable(database);
         var healthCheck = $"{name}_check";
-        builder.Services.AddHealthChecks().AddNpgSql(_ => connectionString ?? throw new InvalidOperationException("Connection string is unavailable"), name: healthCheck);
+        builder.Services.AddHealthChecks().AddNpgSql(_ => connectionString(), name: healthCheck);
         return builder.AddResource(database)
             .WithIconName("Database")
             .OnInitializeResource((resource, @event, cancellationToken) =>
@@ -176,7 +172,7 @@ internal static class PostgresServer
         {
             Directory.CreateDirectory(data);
             var passwordFile = Path.Combine(state, ".initdb-password");
-            File.WriteAllText(passwordFile, password + "\n");
+            MonitoringConfiguration.WriteSecret(passwordFile, password + "\n");
             try
             {
                 HostBinaries.GiveToPostgresUser(state);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using VoiceHive.AppHost.Monitoring;
 
 namespace VoiceHive.AppHost.Infrastructure;
 
@@ -39,9 +40,15 @@ internal static class RedisServer
         _ => throw new ArgumentException($"{redis.Name} is not a Redis server.", nameof(redis)),
     };
 
-    private static IResourceBuilder<RedisResource> AddRedisContainer(this IDistributedApplicationBuilder builder, string name, IResourceBuilder<ParameterResource> password) =>
-        builder.AddRedis(name, password: password)
-            .WithImageTag(ImageTag)
+    private static IResourceBuilder<RedisResource> AddRedisContainer(this IDistributedApplicationBuilder builder, string name, IResourceBuilder<ParameterResource> password)
+    {
+        var redis = builder.AddRedis(name, password: password).WithImageTag(ImageTag);
+        // Plain TCP as in the host-process form, for redis_exporter and the services' connection strings alike, with
+        // or without a trusted development certificate. (Aspire marks opting out as evaluation-only for now.)
+#pragma warning disable ASPIRECERTIFICATES001
+        redis.WithoutHttpsCertificate();
+#pragma warning restore ASPIRECERTIFICATES001
+        return redis
             .WithDataVolume()
             .WithPersistence(TimeSpan.FromSeconds(10), 1)
             .WithArgs(context =>
@@ -60,6 +67,7 @@ internal static class RedisServer
                 context.Args.Add("--appendonly");
                 context.Args.Add("yes");
             });
+    }
 
     private static IResourceBuilder<RedisProcessResource> AddRedisProcess(this IDistributedApplicationBuilder builder, string name,
         InfrastructureForm form, IResourceBuilder<ParameterResource> password)
@@ -68,11 +76,9 @@ internal static class RedisServer
         var redis = new RedisProcessResource(name, HostBinaries.Find("redis-server") ?? "redis-server", state, password.Resource);
         var configuration = Path.Combine(state, "redis.conf");
 
-        string? connectionString = null;
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(redis, async (_, cancellationToken) =>
-            connectionString = await redis.ConnectionStringExpression.GetValueAsync(cancellationToken));
+        var connectionString = builder.ConnectionStringOnceAvailable(redis);
         var healthCheck = $"{name}_check";
-        builder.Services.AddHealthChecks().AddRedis(_ => connectionString ?? throw new InvalidOperationException("Connection string is unavailable"), name: healthCheck);
+        builder.Services.AddHealthChecks().AddRedis(_ => connectionString(), name: healthCheck);
 
         return builder.AddResource(redis)
             .WithEndpoint(name: EndpointName, scheme: "redis")
@@ -82,7 +88,7 @@ internal static class RedisServer
             {
                 Directory.CreateDirectory(state);
                 var secret = await resource.PasswordParameter.GetValueAsync(cancellationToken);
-                await File.WriteAllTextAsync(configuration, string.Create(CultureInfo.InvariantCulture, $"""
+                MonitoringConfiguration.WriteSecret(configuration, string.Create(CultureInfo.InvariantCulture, $"""
                     # Written by the VoiceHive AppHost at every start.
                     bind 127.0.0.1 -::1
                     protected-mode yes
@@ -91,11 +97,7 @@ internal static class RedisServer
                     save 10 1
                     requirepass "{secret}"
 
-                    """), cancellationToken);
-                if (!OperatingSystem.IsWindows())
-                {
-                    File.SetUnixFileMode(configuration, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                }
+                    """));
             })
             .WithArgs(context =>
             {

@@ -20,6 +20,9 @@ public static class MonitoringConfiguration
     /// <summary>The receiver that delivers every alert to the orchestrator's webhook.</summary>
     public const string WebhookReceiver = "voicehive-webhook";
 
+    /// <summary>The directory of Prometheus's configuration that holds the file_sd files (addresses, no secrets).</summary>
+    public const string TargetsDirectory = "targets";
+
     /// <summary>Every file_sd file prometheus.yml reads, each a job's targets.</summary>
     public static readonly string[] TargetFiles =
         ["orchestrator", "worker", "alertmanager", "redis-exporter", "postgres-exporter", "node-exporter", "health-probes"];
@@ -35,10 +38,10 @@ public static class MonitoringConfiguration
         var source = Path.Combine(monitoring, "prometheus");
         var fast = settings.Fast;
         Directory.CreateDirectory(Path.Combine(directory, "rules"));
-        Directory.CreateDirectory(Path.Combine(directory, "targets"));
+        Directory.CreateDirectory(Path.Combine(directory, TargetsDirectory));
         var secrets = Directory.CreateDirectory(Path.Combine(directory, "secrets")).FullName;
-        WriteSecret(Path.Combine(secrets, "scrape_token"), settings.ScrapeToken, settings.SecretsReadableByOthers);
-        WriteSecret(Path.Combine(secrets, "alertmanager_password"), settings.AlertmanagerPassword, settings.SecretsReadableByOthers);
+        WriteSecret(Path.Combine(secrets, "scrape_token"), settings.ScrapeToken);
+        WriteSecret(Path.Combine(secrets, "alertmanager_password"), settings.AlertmanagerPassword);
         File.WriteAllText(Path.Combine(directory, "prometheus.yml"), PrometheusYaml(monitoring, settings.DirectoryAsSeen ?? directory, fast));
         if (settings.WebPasswordHash is { } hash)
         {
@@ -57,7 +60,7 @@ public static class MonitoringConfiguration
 
         foreach (var job in TargetFiles)
         {
-            var file = Path.Combine(directory, "targets", job + ".json");
+            var file = Path.Combine(directory, TargetsDirectory, job + ".json");
             if (!File.Exists(file))
             {
                 WriteTargets(directory, job, []);
@@ -68,7 +71,7 @@ public static class MonitoringConfiguration
     /// <summary>Replaces one job's file_sd file (atomically: Prometheus may read it at any moment).</summary>
     public static void WriteTargets(string prometheusDirectory, string job, IReadOnlyList<TargetGroup> groups)
     {
-        var file = Path.Combine(prometheusDirectory, "targets", job + ".json");
+        var file = Path.Combine(prometheusDirectory, TargetsDirectory, job + ".json");
         var json = System.Text.Json.JsonSerializer.Serialize(groups.Select(g => new { targets = g.Targets, labels = g.Labels ?? new Dictionary<string, string>() }));
         var temporary = file + ".tmp";
         File.WriteAllText(temporary, json);
@@ -91,9 +94,9 @@ public static class MonitoringConfiguration
         }
 
         var secrets = Directory.CreateDirectory(Path.Combine(directory, "secrets")).FullName;
-        WriteSecret(Path.Combine(secrets, "alert_webhook_token"), settings.WebhookToken, settings.SecretsReadableByOthers);
-        WriteSecret(Path.Combine(secrets, "slack_webhook_url"), settings.SlackWebhookUrl, settings.SecretsReadableByOthers);
-        WriteSecret(Path.Combine(secrets, "pagerduty_routing_key"), settings.PagerDutyRoutingKey, settings.SecretsReadableByOthers);
+        WriteSecret(Path.Combine(secrets, "alert_webhook_token"), settings.WebhookToken);
+        WriteSecret(Path.Combine(secrets, "slack_webhook_url"), settings.SlackWebhookUrl);
+        WriteSecret(Path.Combine(secrets, "pagerduty_routing_key"), settings.PagerDutyRoutingKey);
 
         if (settings.WebPasswordHash is { } hash)
         {
@@ -207,16 +210,27 @@ public static class MonitoringConfiguration
     private static string? Scalar(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? (value as YamlScalarNode)?.Value : null;
 
-    /// <summary>Writes a secret file for its owner only, or also readable by others (a container's user, mounted read-only).</summary>
-    public static void WriteSecret(string path, string value, bool readableByOthers = false)
+    /// <summary>
+    /// Writes a secret file readable by its owner only: created so (never readable by others, not even for a moment)
+    /// and moved into place, so a reader sees the old value or the new one.
+    /// </summary>
+    public static void WriteSecret(string path, string value)
     {
-        File.WriteAllText(path, value);
+        var temporary = path + ".tmp";
+        File.Delete(temporary);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(path, readableByOthers
-                ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead
-                : UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
+
+        using (var stream = new FileStream(temporary, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(value);
+        }
+
+        File.Move(temporary, path, overwrite: true);
     }
 }
 
@@ -231,9 +245,6 @@ public sealed record PrometheusSettings(string ScrapeToken, string AlertmanagerP
 
     /// <summary>1 s scrapes and evaluation, 20 s rate windows and 5 s "for", for demonstrations and tests.</summary>
     public bool Fast { get; init; }
-
-    /// <summary>Secrets readable by a container's user (the directory is mounted read-only into the container).</summary>
-    public bool SecretsReadableByOthers { get; init; }
 
     /// <summary>The bcrypt hash of the password its UI and API ask for (web.yml); none on a loopback-only host process.</summary>
     public string? WebPasswordHash { get; init; }
@@ -250,9 +261,6 @@ public sealed record AlertmanagerSettings(Uri WebhookUrl, string WebhookToken, s
 
     /// <summary>1 s grouping, for demonstrations and tests.</summary>
     public bool Fast { get; init; }
-
-    /// <summary>Secrets readable by a container's user (the directory is mounted read-only into the container).</summary>
-    public bool SecretsReadableByOthers { get; init; }
 
     /// <summary>The bcrypt hash of the password its UI and API ask for (web.yml); none on a loopback-only host process.</summary>
     public string? WebPasswordHash { get; init; }

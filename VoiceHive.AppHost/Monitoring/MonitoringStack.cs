@@ -16,8 +16,14 @@ internal sealed record MonitoringSettings(string Source, bool Fast, Uri? PagerDu
 {
     public static MonitoringSettings From(IDistributedApplicationBuilder builder) => new(
         Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "monitoring")),
-        builder.Configuration.GetValue("Monitoring:FastAlerting", false),
-        builder.Configuration["Monitoring:PagerDutyUrl"] is { Length: > 0 } url ? new Uri(url) : null);
+        builder.Configuration["Monitoring:FastAlerting"] is { Length: > 0 } fast
+            ? bool.TryParse(fast, out var on) ? on : throw new AppHostConfigurationException($"Monitoring:FastAlerting must be 'true' or 'false', not '{fast}'.")
+            : false,
+        builder.Configuration["Monitoring:PagerDutyUrl"] is { Length: > 0 } url
+            ? Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+                ? uri
+                : throw new AppHostConfigurationException($"Monitoring:PagerDutyUrl must be an absolute http(s) URL, not '{url}'.")
+            : null);
 }
 
 /// <summary>What Prometheus scrapes besides itself: every job of monitoring/prometheus/prometheus.yml.</summary>
@@ -61,37 +67,44 @@ internal static class MonitoringStack
     {
         var state = form.StateOf(name);
         var configuration = Path.Combine(state, "config");
-        IResourceBuilder<IResourceWithEndpoints> alertmanager = form.Containers
-            ? builder.AddContainer(name, "prom/alertmanager", "v0.27.0")
+        async Task WriteAsync(CancellationToken cancellationToken) =>
+            MonitoringConfiguration.WriteAlertmanager(settings.Source, configuration, new AlertmanagerSettings(
+                new Uri($"http://{await form.AddressAsSeenByMonitoringAsync(orchestrator.Resource, HttpEndpoint, cancellationToken)}/monitoring/alerts/webhook"),
+                await Value(secrets.WebhookToken, cancellationToken),
+                await Value(secrets.SlackWebhookUrl, cancellationToken),
+                await Value(secrets.PagerDutyIntegrationKey, cancellationToken))
+            {
+                DirectoryAsSeen = form.Containers ? MonitoringConfiguration.DeployedAlertmanagerDirectory : null,
+                PagerDutyUrl = settings.PagerDutyUrl,
+                Fast = settings.Fast,
+                WebPasswordHash = form.Containers ? await HashAsync(secrets.AlertmanagerWebPassword, cancellationToken) : null,
+            });
+
+        IResourceBuilder<IResourceWithEndpoints> alertmanager;
+        if (form.Containers)
+        {
+            var container = builder.AddContainer(name, "prom/alertmanager", "v0.27.0");
+            alertmanager = container
                 .WithHttpEndpoint(targetPort: 9093, name: HttpEndpoint)
-                .WithBindMount(configuration, MonitoringConfiguration.DeployedAlertmanagerDirectory, isReadOnly: true)
-                .WithVolume("alertmanager-data", "/alertmanager")
+                // Written when the container is created and copied in, owned by the image's user and readable by it
+                // alone: the secrets never sit in a directory the container mounts.
+                .WithConfigurationFiles(MonitoringConfiguration.DeployedAlertmanagerDirectory, configuration, WriteAsync)
+                .WithVolume(VolumeNameGenerator.Generate(container, "data"), "/alertmanager")
                 .WithArgs($"--config.file={MonitoringConfiguration.DeployedAlertmanagerDirectory}/alertmanager.yml", "--storage.path=/alertmanager",
                     $"--web.config.file={MonitoringConfiguration.DeployedAlertmanagerDirectory}/web.yml")
-                .WithContainerRuntimeArgs("--add-host=host.docker.internal:host-gateway")
-            : builder.AddHostProgram(name, form, "prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
+                .MonitoringReaches(form, orchestrator);
+        }
+        else
+        {
+            alertmanager = builder.AddHostProgram(name, form, "prometheus-alertmanager", "prometheus-alertmanager", "alertmanager")
                 .WithArgs($"--config.file={Path.Combine(configuration, "alertmanager.yml")}", $"--storage.path={Path.Combine(state, "data")}",
                     // A single instance: no gossip port to allocate.
                     "--cluster.listen-address=")
-                .WithListenAddress("--web.listen-address");
+                .WithListenAddress("--web.listen-address")
+                .OnBeforeResourceStarted((_, _, cancellationToken) => WriteAsync(cancellationToken));
+        }
 
         return alertmanager
-            .OnBeforeResourceStarted(async (_, _, cancellationToken) =>
-            {
-                var port = await orchestrator.GetEndpoint(HttpEndpoint).Property(EndpointProperty.Port).GetValueAsync(cancellationToken);
-                MonitoringConfiguration.WriteAlertmanager(settings.Source, configuration, new AlertmanagerSettings(
-                    new Uri($"http://{form.HostAsSeenByMonitoring}:{port}/monitoring/alerts/webhook"),
-                    await Value(secrets.WebhookToken, cancellationToken),
-                    await Value(secrets.SlackWebhookUrl, cancellationToken),
-                    await Value(secrets.PagerDutyIntegrationKey, cancellationToken))
-                {
-                    DirectoryAsSeen = form.Containers ? MonitoringConfiguration.DeployedAlertmanagerDirectory : null,
-                    SecretsReadableByOthers = form.Containers,
-                    PagerDutyUrl = settings.PagerDutyUrl,
-                    Fast = settings.Fast,
-                    WebPasswordHash = form.Containers ? await HashAsync(secrets.AlertmanagerWebPassword, cancellationToken) : null,
-                });
-            })
             .WithReadyCheck(form, AlertmanagerUser, secrets.AlertmanagerWebPassword)
             .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Alertmanager");
     }
@@ -104,32 +117,47 @@ internal static class MonitoringStack
         var configuration = Path.Combine(state, "config");
         string[] retention = ["--storage.tsdb.retention.time=30d", "--storage.tsdb.retention.size=10GB", "--web.enable-lifecycle",
             .. settings.Fast ? ["--rules.alert.resend-delay=1s"] : Array.Empty<string>()];
-        IResourceBuilder<IResourceWithEndpoints> prometheus = form.Containers
-            ? builder.AddContainer(name, "prom/prometheus", "v2.55.1")
+        async Task WriteAsync(CancellationToken cancellationToken)
+        {
+            MonitoringConfiguration.WritePrometheus(settings.Source, configuration, new PrometheusSettings(
+                await Value(secrets.ScrapeToken, cancellationToken), await Value(secrets.AlertmanagerWebPassword, cancellationToken))
+            {
+                DirectoryAsSeen = form.Containers ? MonitoringConfiguration.DeployedPrometheusDirectory : null,
+                Fast = settings.Fast,
+                WebPasswordHash = form.Containers ? await HashAsync(secrets.PrometheusWebPassword, cancellationToken) : null,
+            });
+            await WriteStaticTargetsAsync(configuration, form, targets, cancellationToken);
+        }
+
+        IResourceBuilder<IResourceWithEndpoints> prometheus;
+        if (form.Containers)
+        {
+            // The file_sd targets change while Prometheus runs: their directory (addresses only) is mounted; the rest,
+            // secrets included, is copied in when the container is created, readable by the image's user alone.
+            var targetFiles = Directory.CreateDirectory(Path.Combine(configuration, MonitoringConfiguration.TargetsDirectory)).FullName;
+            var container = builder.AddContainer(name, "prom/prometheus", "v2.55.1");
+            prometheus = container
                 .WithHttpEndpoint(targetPort: 9090, name: HttpEndpoint)
-                .WithBindMount(configuration, "/etc/prometheus", isReadOnly: true)
-                .WithVolume("prometheus-data", "/prometheus")
+                .WithConfigurationFiles(MonitoringConfiguration.DeployedPrometheusDirectory, configuration, WriteAsync,
+                    except: MonitoringConfiguration.TargetsDirectory)
+                .WithBindMount(targetFiles, $"{MonitoringConfiguration.DeployedPrometheusDirectory}/{MonitoringConfiguration.TargetsDirectory}", isReadOnly: true)
+                .WithVolume(VolumeNameGenerator.Generate(container, "data"), "/prometheus")
                 .WithArgs(["--config.file=/etc/prometheus/prometheus.yml", "--web.config.file=/etc/prometheus/web.yml", "--storage.tsdb.path=/prometheus", .. retention])
+                // Each replica of a service is scraped on its own, at the address it announces on the Docker host.
                 .WithContainerRuntimeArgs("--add-host=host.docker.internal:host-gateway")
-            : builder.AddHostProgram(name, form, "prometheus", "prometheus")
+                .MonitoringReaches(form, targets.Orchestrator, targets.Worker);
+        }
+        else
+        {
+            prometheus = builder.AddHostProgram(name, form, "prometheus", "prometheus")
                 .WithArgs([$"--config.file={Path.Combine(configuration, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(state, "data")}", .. retention])
-                .WithListenAddress("--web.listen-address");
+                .WithListenAddress("--web.listen-address")
+                .OnBeforeResourceStarted((_, _, cancellationToken) => WriteAsync(cancellationToken));
+        }
 
         builder.Services.AddHostedService(services => new ScrapeTargetDiscovery(configuration, form, targets, secrets.ScrapeToken,
             services.GetRequiredService<ResourceNotificationService>(), services.GetRequiredService<ResourceLoggerService>().GetLogger(prometheus.Resource)));
         return prometheus
-            .OnBeforeResourceStarted(async (_, _, cancellationToken) =>
-            {
-                MonitoringConfiguration.WritePrometheus(settings.Source, configuration, new PrometheusSettings(
-                    await Value(secrets.ScrapeToken, cancellationToken), await Value(secrets.AlertmanagerWebPassword, cancellationToken))
-                {
-                    DirectoryAsSeen = form.Containers ? MonitoringConfiguration.DeployedPrometheusDirectory : null,
-                    SecretsReadableByOthers = form.Containers,
-                    Fast = settings.Fast,
-                    WebPasswordHash = form.Containers ? await HashAsync(secrets.PrometheusWebPassword, cancellationToken) : null,
-                });
-                await WriteStaticTargetsAsync(configuration, form, targets, cancellationToken);
-            })
             .WithReadyCheck(form, PrometheusUser, secrets.PrometheusWebPassword)
             .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Prometheus")
             .WithUrls(context =>
@@ -144,19 +172,22 @@ internal static class MonitoringStack
 
     /// <summary>Grafana with the repository's provisioning and dashboards (containers only: there is no Debian package).</summary>
     public static IResourceBuilder<ContainerResource> AddGrafana(this IDistributedApplicationBuilder builder, string name, MonitoringSettings settings,
-        IResourceBuilder<ParameterResource> adminPassword, MonitoringSecrets secrets) =>
-        builder.AddContainer(name, "grafana/grafana", "11.4.0")
+        IResourceBuilder<ParameterResource> adminPassword, MonitoringSecrets secrets)
+    {
+        var grafana = builder.AddContainer(name, "grafana/grafana", "11.4.0");
+        return grafana
             // The Prometheus data source's password (monitoring/grafana/provisioning reads it from the environment).
             .WithEnvironment("PROMETHEUS_WEB_PASSWORD", secrets.PrometheusWebPassword)
             .WithBindMount(Path.Combine(settings.Source, "grafana", "provisioning"), "/etc/grafana/provisioning", isReadOnly: true)
             .WithBindMount(Path.Combine(settings.Source, "grafana", "dashboards"), "/var/lib/grafana/dashboards", isReadOnly: true)
-            .WithVolume("grafana-data", "/var/lib/grafana")
+            .WithVolume(VolumeNameGenerator.Generate(grafana, "data"), "/var/lib/grafana")
             .WithEnvironment("GF_SECURITY_ADMIN_PASSWORD", adminPassword)
             .WithEnvironment("GF_AUTH_ANONYMOUS_ENABLED", "false")
             .WithEnvironment("GF_USERS_ALLOW_SIGN_UP", "false")
             .WithHttpEndpoint(targetPort: 3000, name: HttpEndpoint)
             .WithHttpHealthCheck("/api/health", endpointName: HttpEndpoint)
             .WithUrlForEndpoint(HttpEndpoint, url => url.DisplayText = "Grafana");
+    }
 
     /// <summary>Jaeger, receiving every service's traces over OTLP beside the dashboard (containers only).</summary>
     public static IResourceBuilder<ContainerResource> AddJaeger(this IDistributedApplicationBuilder builder, string name) =>
@@ -204,6 +235,31 @@ internal static class MonitoringStack
             .Add(new HealthCheckRegistration(key, _ => new ReadyWithBasicAuthCheck(resource.GetEndpoint(HttpEndpoint), user, password.Resource), null, null));
         return resource.WithHealthCheck(key);
     }
+
+    /// <summary>The user the Prometheus and Alertmanager images run as (nobody).</summary>
+    private const int ImageUser = 65534;
+
+    /// <summary>
+    /// Has <paramref name="write"/> write <paramref name="directory"/> when the container is created, and copies it
+    /// (but <paramref name="except"/>) to <paramref name="destination"/>, owned by the image's user, for it alone.
+    /// </summary>
+    private static IResourceBuilder<ContainerResource> WithConfigurationFiles(this IResourceBuilder<ContainerResource> container, string destination,
+        string directory, Func<CancellationToken, Task> write, string? except = null) =>
+        container.WithContainerFiles(destination, async (_, cancellationToken) =>
+            {
+                await write(cancellationToken);
+                return Entries(directory, except);
+            },
+            defaultOwner: ImageUser, defaultGroup: ImageUser,
+            umask: UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute);
+
+    private static List<ContainerFileSystemItem> Entries(string directory, string? except = null) =>
+    [
+        .. Directory.GetDirectories(directory).Where(d => Path.GetFileName(d) != except)
+            .Select(d => new ContainerDirectory { Name = Path.GetFileName(d), Entries = Entries(d) }),
+        .. Directory.GetFiles(directory).Where(f => !f.EndsWith(".tmp", StringComparison.Ordinal))
+            .Select(f => new ContainerFile { Name = Path.GetFileName(f), SourcePath = f }),
+    ];
 
     private static async Task<string> HashAsync(IResourceBuilder<ParameterResource> password, CancellationToken cancellationToken) =>
         BCrypt.Net.BCrypt.HashPassword(await Value(password, cancellationToken), workFactor: 10);

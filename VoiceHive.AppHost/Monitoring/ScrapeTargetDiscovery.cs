@@ -23,12 +23,13 @@ internal sealed partial class ScrapeTargetDiscovery(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await notifications.WaitForResourceAsync(targets.Orchestrator.Resource.Name, KnownResourceStates.Running, stoppingToken);
+        await notifications.WaitForResourceHealthyAsync(targets.Orchestrator.Resource.Name, stoppingToken);
         var port = await targets.Orchestrator.GetEndpoint(MonitoringStack.HttpEndpoint).Property(EndpointProperty.Port).GetValueAsync(stoppingToken);
         using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{port}"), Timeout = TimeSpan.FromSeconds(5) };
         // The list names internal addresses: the orchestrator asks for the scrape token, as of Prometheus.
         http.DefaultRequestHeaders.Authorization = new("Bearer", await scrapeToken.Resource.GetValueAsync(stoppingToken));
         string? last = null;
+        string? failing = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -39,11 +40,19 @@ internal sealed partial class ScrapeTargetDiscovery(
                     Write(body);
                     last = body;
                 }
+
+                failing = null;
             }
-            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or JsonException or IOException && !stoppingToken.IsCancellationRequested)
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
-                // The orchestrator is starting or restarting: Prometheus keeps the last list.
-                LogUnavailable(logger, exception.GetType().Name);
+                // Whatever it is (the orchestrator starting or restarting, a list this cannot read, a file it cannot
+                // write), Prometheus keeps the last list and the AppHost keeps running; said once per kind of failure.
+                var kind = exception is HttpRequestException { StatusCode: { } status } ? $"HTTP {(int)status}" : exception.GetType().Name;
+                if (kind != failing)
+                {
+                    LogUnavailable(logger, kind, exception.Message);
+                    failing = kind;
+                }
             }
 
             await Task.Delay(Interval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -69,6 +78,6 @@ internal sealed partial class ScrapeTargetDiscovery(
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Scrape targets of the services updated from the replicas' announcements ({Host})")]
     private static partial void LogUpdated(ILogger logger, string host);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "The orchestrator's scrape-target list is not available ({ExceptionType}); keeping the last one")]
-    private static partial void LogUnavailable(ILogger logger, string exceptionType);
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "The services' scrape targets could not be updated ({Failure}: {Reason}); Prometheus keeps the last list")]
+    private static partial void LogUnavailable(ILogger logger, string failure, string reason);
 }

@@ -25,9 +25,22 @@ internal static class DashboardCommands
 
     private const string AllHotels = "all";
 
-    /// <summary>Inject a PMS fault (failure rate and latency, one hotel or all, after a confirmation) and clear it again.</summary>
-    public static IResourceBuilder<ProjectResource> WithPmsFaultCommands(this IResourceBuilder<ProjectResource> orchestrator, ServiceCredentials credentials) =>
-        orchestrator
+    /// <summary>
+    /// Inject a PMS fault (failure rate and latency, one hotel or all, after a confirmation) and clear it again. The
+    /// replicas share the simulator's state under a session of this run's own, so a fault left injected when the
+    /// AppHost stops is not there when it starts again (Redis keeps its data between runs).
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithPmsFaultCommands(this IResourceBuilder<ProjectResource> orchestrator, ServiceCredentials credentials)
+    {
+        var session = Guid.NewGuid().ToString("N");
+        return orchestrator
+            .WithEnvironment(context =>
+            {
+                if (context.ExecutionContext.IsRunMode)
+                {
+                    context.EnvironmentVariables["Pms__Simulator__Session"] = session;
+                }
+            })
             .WithHttpCommand("/admin/pms-simulator", "Inject PMS fault", commandName: InjectPmsFault, commandOptions: new HttpCommandOptions
             {
                 Method = HttpMethod.Put,
@@ -47,16 +60,8 @@ internal static class DashboardCommands
                 ],
                 ValidateArguments = context =>
                 {
-                    if (!double.TryParse(context.Inputs["failureRate"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || rate is < 0 or > 1)
-                    {
-                        context.AddValidationError(context.Inputs["failureRate"], "A number from 0 to 1.");
-                    }
-
-                    if (!double.TryParse(context.Inputs["latencyMs"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var latency) || latency is < 0 or > 50_000)
-                    {
-                        context.AddValidationError(context.Inputs["latencyMs"], "Milliseconds from 0 to 50000.");
-                    }
-
+                    RequireNumber(context, "failureRate", 0, 1);
+                    RequireNumber(context, "latencyMs", 0, 50_000);
                     return Task.CompletedTask;
                 },
                 PrepareRequest = async context =>
@@ -80,6 +85,7 @@ internal static class DashboardCommands
                 IconName = "ArrowReset",
                 PrepareRequest = async context => context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken),
             });
+    }
 
     /// <summary>
     /// A token for an operator (scope <c>operations</c>, valid for an hour), shown in the dashboard: for curl or the API
@@ -135,11 +141,7 @@ internal static class DashboardCommands
                 Arguments = [new InteractionInput { Name = "callsPerSecond", Label = "Calls per second", InputType = InputType.Number, Required = true, Value = "1" }],
                 ValidateArguments = context =>
                 {
-                    if (!double.TryParse(context.Inputs["callsPerSecond"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || rate is < 0.01 or > 100)
-                    {
-                        context.AddValidationError(context.Inputs["callsPerSecond"], "A number from 0.01 to 100.");
-                    }
-
+                    RequireNumber(context, "callsPerSecond", 0.01, 100);
                     return Task.CompletedTask;
                 },
                 PrepareRequest = async context =>
@@ -161,4 +163,13 @@ internal static class DashboardCommands
                 context.Request.Headers.Authorization = await credentials.OperatorAsync(context.CancellationToken);
             },
         });
+
+    /// <summary>The dashboard shows the error beside the input, and the command does not run.</summary>
+    private static void RequireNumber(InputsDialogValidationContext context, string input, double minimum, double maximum)
+    {
+        if (!double.TryParse(context.Inputs[input].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < minimum || value > maximum)
+        {
+            context.AddValidationError(context.Inputs[input], string.Create(CultureInfo.InvariantCulture, $"A number from {minimum} to {maximum}."));
+        }
+    }
 }

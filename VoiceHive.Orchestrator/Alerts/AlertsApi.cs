@@ -42,6 +42,8 @@ public static partial class AlertsApi
     {
         if (!BearerToken.Matches(context.Request.Headers.Authorization.ToString(), options.Value.Token))
         {
+            // As a JWT endpoint's 401 says it (RFC 6750): the scheme to authenticate with.
+            context.Response.Headers.WWWAuthenticate = "Bearer";
             return Problems.UnauthorizedProblem();
         }
 

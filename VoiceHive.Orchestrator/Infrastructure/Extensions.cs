@@ -65,10 +65,9 @@ internal static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<Events.OutboxRelay>());
         services.AddPropertyManagementSystem(builder.Configuration);
 
-        services.AddExceptionHandler<DependencyFailureHandler>();
+        services.AddSingleton<IApiErrorCounter>(sp => sp.GetRequiredService<OrchestratorMetrics>());
         services.AddClientRateLimits();
         services.AddValidation();
-        services.Configure<ProblemDetailsOptions>(options => options.CustomizeProblemDetails = Problems.NameValidationFailures);
         services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>().AddOperationTransformer<BearerSecurityTransformer>());
         return builder;
     }

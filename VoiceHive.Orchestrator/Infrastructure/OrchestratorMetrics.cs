@@ -9,7 +9,7 @@ namespace VoiceHive.Orchestrator.Infrastructure;
 /// <c>voicehive_pms_response_seconds</c>, <c>voicehive_errors_total</c>); their names and labels are a
 /// contract. Labels are low-cardinality: never a phone number, call id or free text.
 /// </summary>
-public sealed class OrchestratorMetrics
+public sealed class OrchestratorMetrics : IApiErrorCounter
 {
     public const string MeterName = "voicehive.orchestrator";
 

@@ -8,37 +8,53 @@ namespace VoiceHive.Orchestrator.Pms;
 
 /// <summary>
 /// Keeps the simulator the same on every replica: a change made through the admin endpoint (to whichever replica a
-/// load balancer sends it) is stored in Redis beside the event stream and published there, every replica applies
-/// what is published, and a replica that starts later, or reconnects, loads what is stored.
+/// load balancer sends it) is stored in Redis beside the event stream, and a notice published there has every replica
+/// read what is stored and take it on; a replica that starts later, or reconnects, loads what is stored. Replicas
+/// read the stored state rather than take the published one so that changes made at the same time through
+/// different replicas end the same everywhere (the last one stored wins).
+/// <para>
+/// <c>Pms:Simulator:Session</c> (the AppHost gives each of its runs its own) keeps a session's state to itself, for
+/// a week at most: a fault injected in one run of the AppHost is not there in the next, though Redis keeps its data.
+/// </para>
 /// </summary>
 public sealed partial class SimulatorSync(
     PmsSimulatorSettings settings,
     IConnectionMultiplexer redis,
     IOptions<OutboxOptions> outbox,
-    ILogger<SimulatorSync> logger) : BackgroundService
+    IConfiguration configuration,
+    ILogger<SimulatorSync> logger) : BackgroundService, IDisposable
 {
-    private const string Reset = "reset";
+    private static readonly TimeSpan SessionStateLifetime = TimeSpan.FromDays(7);
 
+    private readonly SemaphoreSlim _loading = new(1, 1);
     private int _subscribed;
 
-    private string Key { get; } = outbox.Value.Stream + ":pms-simulator";
+    private string? Session { get; } = configuration[$"{PmsSimulatorSettings.Section}:Session"] is { Length: > 0 } session ? session : null;
 
-    /// <summary>Stores and publishes <paramref name="state"/> (null: back to the starting profile), then applies it here.</summary>
+    private string Key => Session is null ? $"{outbox.Value.Stream}:pms-simulator" : $"{outbox.Value.Stream}:pms-simulator:{Session}";
+
+    /// <summary>Stores <paramref name="state"/> (null: back to the starting profile) and tells every replica, this one included.</summary>
     public async Task PublishAsync(SimulatorState? state)
     {
         var database = redis.GetDatabase();
-        var message = state is null ? Reset : JsonSerializer.Serialize(state, JsonSerializerOptions.Web);
         if (state is null)
         {
             await database.KeyDeleteAsync(Key);
         }
         else
         {
-            await database.StringSetAsync(Key, message);
+            var value = JsonSerializer.Serialize(state, JsonSerializerOptions.Web);
+            await (Session is null ? database.StringSetAsync(Key, value) : database.StringSetAsync(Key, value, SessionStateLifetime));
         }
 
-        await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(Key), message);
-        Apply(message);
+        await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(Key), "changed");
+        await LoadAsync(nothingStoredResets: true);
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _loading.Dispose();
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -59,7 +75,7 @@ public sealed partial class SimulatorSync(
                 try
                 {
                     // StackExchange.Redis subscribes again by itself after a reconnection.
-                    await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(Key), (_, message) => Apply(message));
+                    await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(Key), (_, _) => _ = OnChangedAsync());
                 }
                 catch
                 {
@@ -68,11 +84,8 @@ public sealed partial class SimulatorSync(
                 }
             }
 
-            var stored = await redis.GetDatabase().StringGetAsync(Key);
-            if (stored.HasValue)
-            {
-                Apply(stored);
-            }
+            // Nothing stored: nothing has changed since this session began, or Redis lost it; this replica keeps its own.
+            await LoadAsync(nothingStoredResets: false);
         }
         catch (Exception exception) when (exception is RedisException or TimeoutException)
         {
@@ -80,15 +93,40 @@ public sealed partial class SimulatorSync(
         }
     }
 
-    private void Apply(RedisValue message)
+    private async Task OnChangedAsync()
     {
-        if (message == Reset)
+        try
         {
-            settings.Reset();
+            await LoadAsync(nothingStoredResets: true);
         }
-        else if (!message.IsNullOrEmpty && JsonSerializer.Deserialize<SimulatorState>((string)message!, JsonSerializerOptions.Web) is { } state)
+        catch (Exception exception) when (exception is RedisException or TimeoutException or JsonException)
         {
-            settings.Replace(state);
+            LogLoadFailed(logger, exception.GetType().Name);
+        }
+    }
+
+    /// <summary>
+    /// Takes on what is stored. One load at a time, each read after the notice that caused it, so the last load
+    /// reads the last change.
+    /// </summary>
+    private async Task LoadAsync(bool nothingStoredResets)
+    {
+        await _loading.WaitAsync();
+        try
+        {
+            var stored = await redis.GetDatabase().StringGetAsync(Key);
+            if (!stored.IsNullOrEmpty && JsonSerializer.Deserialize<SimulatorState>((string)stored!, JsonSerializerOptions.Web) is { } state)
+            {
+                settings.Replace(state);
+            }
+            else if (nothingStoredResets)
+            {
+                settings.Reset();
+            }
+        }
+        finally
+        {
+            _loading.Release();
         }
     }
 

@@ -21,7 +21,7 @@ namespace Microsoft.Extensions.Hosting;
 /// <c>dotnet user-jwts</c> writes them, or an <c>Authority</c>), authorization by the token's <c>scope</c> claim
 /// (<see cref="CallsPolicy"/>, <see cref="OperationsPolicy"/>), the scrape endpoints' own bearer token
 /// (<c>Monitoring:ScrapeToken</c>), forwarded headers from configured proxies, HSTS outside Development, and
-/// 401/403 answered as problem+json. On in every environment; outside Development the service does not start
+/// 401/403 answered as problem+json (<see cref="ProblemResponses"/> names them). On in every environment; outside Development the service does not start
 /// without an issuer, an audience and a way to check signatures, nor without a scrape token.
 /// </summary>
 public static class AuthenticationExtensions
@@ -38,11 +38,6 @@ public static class AuthenticationExtensions
     public const string ScopeClaim = "scope";
     public const string BearerSection = "Authentication:Schemes:Bearer";
     public const string ScrapeTokenSetting = "Monitoring:ScrapeToken";
-
-    /// <summary>Problem types of the answers this file's middleware gives.</summary>
-    public const string UnauthorizedProblemType = "https://voicehive.dev/problems/unauthorized";
-    public const string ForbiddenProblemType = "https://voicehive.dev/problems/forbidden";
-    public const string TooManyRequestsProblemType = "https://voicehive.dev/problems/too-many-requests";
 
     private const string ScrapeScheme = "ScrapeToken";
 
@@ -76,15 +71,6 @@ public static class AuthenticationExtensions
             });
 
         builder.Services.Configure<ForwardedHeadersOptions>(options => ConfigureForwardedHeaders(options, configuration.GetSection("ForwardedHeaders")));
-        builder.Services.AddOptions<ProblemDetailsOptions>().PostConfigure(options =>
-        {
-            var customize = options.CustomizeProblemDetails;
-            options.CustomizeProblemDetails = context =>
-            {
-                customize?.Invoke(context);
-                NameStatusProblems(context);
-            };
-        });
         return builder;
     }
 
@@ -167,23 +153,6 @@ public static class AuthenticationExtensions
         {
             options.ForwardLimit = limit;
         }
-    }
-
-    private static void NameStatusProblems(ProblemDetailsContext context)
-    {
-        var problem = context.ProblemDetails;
-        if (problem.Type is not null && !problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
-        {
-            return;
-        }
-
-        (problem.Type, problem.Detail) = problem.Status switch
-        {
-            StatusCodes.Status401Unauthorized => (UnauthorizedProblemType, "A valid bearer token is required."),
-            StatusCodes.Status403Forbidden => (ForbiddenProblemType, "The token does not grant the scope this endpoint needs."),
-            StatusCodes.Status429TooManyRequests => (TooManyRequestsProblemType, "Too many requests from this client; retry after the time in Retry-After."),
-            _ => (problem.Type, problem.Detail),
-        };
     }
 
     /// <summary>The scrape token, compared in constant time.</summary>

@@ -1,4 +1,5 @@
 extern alias orchestrator;
+extern alias traffic;
 extern alias worker;
 
 using System.Collections.Concurrent;
@@ -182,4 +183,17 @@ public sealed class WorkerApplication(IReadOnlyDictionary<string, string?> setti
     public static WorkerApplication For(string databaseConnectionString, string redisConnectionString,
         IReadOnlyDictionary<string, string?>? extra = null) =>
         new(OrchestratorApplication.Settings(databaseConnectionString, redisConnectionString, extra));
+}
+
+public sealed class TrafficApplication(IReadOnlyDictionary<string, string?> settings)
+    : ServiceApplication<traffic::Program>(settings)
+{
+    /// <summary>The traffic generator against <paramref name="orchestrator"/>, switched off unless <paramref name="running"/>.</summary>
+    public static TrafficApplication For(Uri orchestrator, bool running = false, double callsPerSecond = 1) => new(new Dictionary<string, string?>
+    {
+        ["Traffic:Orchestrator"] = orchestrator.ToString(),
+        ["Traffic:Token"] = TestTokens.Create("calls"),
+        ["Traffic:Running"] = running ? "true" : "false",
+        ["Traffic:CallsPerSecond"] = callsPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    });
 }

@@ -48,18 +48,20 @@ public sealed class MonitoringConfigurationTests
     }
 
     [Fact]
-    public async Task SecretsAreFilesOnlyTheirOwnerReadsUnlessAContainerMustReadThem()
+    public async Task SecretsAreFilesOnlyTheirOwnerReadsEvenWhenRewritten()
     {
-        var owned = TestDirectories.Create("am-derived");
-        var shared = TestDirectories.Create("am-derived");
+        var directory = TestDirectories.Create("am-derived");
+        var token = Path.Combine(directory, "secrets", "alert_webhook_token");
 
-        MonitoringConfiguration.WriteAlertmanager(Monitoring, owned, Settings());
-        MonitoringConfiguration.WriteAlertmanager(Monitoring, shared, Settings() with { SecretsReadableByOthers = true });
+        MonitoringConfiguration.WriteAlertmanager(Monitoring, directory, Settings());
+        // A file left by an older run with a wider mode is replaced, not rewritten in place.
+        File.SetUnixFileMode(token, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        MonitoringConfiguration.WriteAlertmanager(Monitoring, directory, Settings() with { WebhookToken = "rotated-token" });
 
-        var token = Path.Combine(owned, "secrets", "alert_webhook_token");
-        Assert.Equal("s3cr3t-token", await File.ReadAllTextAsync(token, TestContext.Current.CancellationToken));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(token));
-        Assert.True(File.GetUnixFileMode(Path.Combine(shared, "secrets", "slack_webhook_url")).HasFlag(UnixFileMode.OtherRead));
+        Assert.Equal("rotated-token", await File.ReadAllTextAsync(token, TestContext.Current.CancellationToken));
+        Assert.All(Directory.GetFiles(Path.Combine(directory, "secrets")),
+            secret => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(secret)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(directory, "secrets"), "*.tmp"));
     }
 
     [Fact]

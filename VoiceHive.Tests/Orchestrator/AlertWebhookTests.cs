@@ -32,6 +32,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
         using var response = await client.SendAsync(request, Cancellation);
 
         await response.ProblemAsync(401);
+        Assert.Equal("Bearer", Assert.Single(response.Headers.WwwAuthenticate).Scheme);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ extern alias orchestrator;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 using VoiceHive.Tests.Infrastructure;
 using PmsSimulatorSettings = orchestrator::VoiceHive.Orchestrator.Pms.PmsSimulatorSettings;
 using SimulatorProfile = orchestrator::VoiceHive.Orchestrator.Pms.SimulatorProfile;
@@ -110,7 +111,57 @@ public sealed class PmsAdapterTests(SharedServers servers)
     }
 
     [Fact]
-    public async Task TheSimulatorAdminEndpointDoesNotExistOutsideDevelopment()
+    public async Task ChangesMadeAtOnceThroughDifferentReplicasEndTheSameOnEvery()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var first = await OrchestratorDriver.StartAsync(servers, database: database);
+        await using var second = await OrchestratorDriver.StartAsync(servers, database: database);
+        var token = TestTokens.Create("operations");
+
+        // 12 changes at once, alternating between the replicas, each a different failure rate for all hotels.
+        var changes = await Task.WhenAll(Enumerable.Range(1, 12).Select(i => Send(i % 2 == 0 ? first : second,
+            new { hotelId = (string?)null, latencyMedianMs = 0, latencyP95Ms = 0, failureRate = i / 100.0 }, token)));
+
+        var agreed = await Eventually.Until(
+            () => Task.FromResult((First: Simulator(first).Default.FailureRate, Second: Simulator(second).Default.FailureRate)),
+            rates => rates.First == rates.Second, "both replicas to agree", cancellationToken: Cancellation);
+        Assert.All(changes, change => change.EnsureSuccessStatusCode());
+        Assert.Contains(agreed.First, Enumerable.Range(1, 12).Select(i => i / 100.0));
+        // And they stay agreed: what each holds is what is stored, not whichever notice came last.
+        await Task.Delay(TimeSpan.FromMilliseconds(300), Cancellation);
+        Assert.Equal(Simulator(first).Default, Simulator(second).Default);
+        foreach (var change in changes)
+        {
+            change.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ASessionKeepsItsSimulatorStateToItself()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        Dictionary<string, string?> Session(string name) => new() { ["Pms:Simulator:Session"] = name };
+        await using var thisRun = await OrchestratorDriver.StartAsync(servers, Session("run-1"), database);
+        await using var otherRun = await OrchestratorDriver.StartAsync(servers, Session("run-2"), database);
+
+        using var injected = await Send(thisRun, new { hotelId = "alpine-lodge", latencyMedianMs = 10, latencyP95Ms = 20, failureRate = 1.0 }, TestTokens.Create("operations"));
+        await using var laterInThisRun = OrchestratorApplication.For(database, servers.Redis.ConnectionString, Session("run-1"));
+        var loaded = await Eventually.Until(() => Task.FromResult(Simulator(laterInThisRun).For("alpine-lodge")), profile => profile.FailureRate == 1.0,
+            "a replica of the same session started later to load the fault", cancellationToken: Cancellation);
+
+        injected.EnsureSuccessStatusCode();
+        Assert.Equal(new SimulatorProfile(10, 20, 1.0), loaded);
+        // Running all along, it would have had the notice (and the change) by now if the sessions were one.
+        Assert.Empty(Simulator(otherRun).Hotels);
+        var stored = await StoredSimulatorTimeToLive(database, "run-1");
+        Assert.InRange(stored!.Value, TimeSpan.FromDays(6), TimeSpan.FromDays(7));
+    }
+
+    [Theory]
+    [InlineData("/admin/pms-simulator")]
+    [InlineData("/openapi/v1.json")]
+    [InlineData("/scalar")]
+    public async Task DevelopmentOnlyEndpointsDoNotExistElsewhere(string path)
     {
         await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
             new Dictionary<string, string?>
@@ -122,12 +173,18 @@ public sealed class PmsAdapterTests(SharedServers servers)
             });
         using var client = app.CreateClient();
 
-        using var response = await client.GetAsync("/admin/pms-simulator", Cancellation);
+        using var response = await client.WithToken(TestTokens.Create("operations")).GetAsync(path, Cancellation);
 
         Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
     }
 
     private static PmsSimulatorSettings Simulator(OrchestratorApplication app) => app.Services.GetRequiredService<PmsSimulatorSettings>();
+
+    private async Task<TimeSpan?> StoredSimulatorTimeToLive(string database, string session)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis.ConnectionString);
+        return await redis.GetDatabase().KeyTimeToLiveAsync($"{EventStreams.Of(database)}:pms-simulator:{session}");
+    }
 
     private static async Task<HttpResponseMessage> SendDelete(OrchestratorApplication app, string token)
     {

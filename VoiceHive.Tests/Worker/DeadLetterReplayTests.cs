@@ -62,4 +62,43 @@ public sealed class DeadLetterReplayTests(SharedServers servers)
         Assert.Equal(2, metrics.Sum("voicehive_events_replayed_total", ("type", "call.ended")));
         Assert.Equal(0, after.GetProperty("count").GetInt64());
     }
+
+    [Theory]
+    [InlineData("""{"ids":["not-an-id"]}""")]
+    [InlineData("""{"ids":["1700000000000-0","1700000000000"]}""")]
+    [InlineData("""{"ids":["-1-0"]}""")]
+    public async Task AReplayOfIdsThatAreNotStreamIdsIsRefused(string body)
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+        using var client = worker.CreateClient().WithToken(TestTokens.Create("operations"));
+
+        using var response = await client.PostAsync("/admin/dead-letters/replay", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Cancellation);
+
+        var problem = await response.ProblemAsync(400);
+        Assert.Equal("https://voicehive.dev/problems/validation", problem.GetProperty("type").GetString());
+        Assert.True(problem.GetProperty("errors").TryGetProperty("ids", out _));
+    }
+
+    [Fact]
+    public async Task RedisDownAnswers503WithRetryAfter()
+    {
+        await using var redis = new RedisServer();
+        await redis.InitializeAsync();
+        await using var worker = WorkerApplication.For(await servers.Postgres.CreateDatabaseAsync(), redis.ConnectionString);
+        using var client = worker.CreateClient().WithToken(TestTokens.Create("operations"));
+        using var before = await client.GetAsync("/admin/dead-letters", Cancellation);
+
+        await redis.StopAsync();
+        using var list = await client.GetAsync("/admin/dead-letters", Cancellation);
+        using var replay = await client.PostAsync("/admin/dead-letters/replay", null, Cancellation);
+
+        before.EnsureSuccessStatusCode();
+        foreach (var response in (HttpResponseMessage[])[list, replay])
+        {
+            var problem = await response.ProblemAsync(503);
+            Assert.Equal("https://voicehive.dev/problems/dependency-unavailable", problem.GetProperty("type").GetString());
+            Assert.NotNull(response.Headers.RetryAfter);
+        }
+    }
 }

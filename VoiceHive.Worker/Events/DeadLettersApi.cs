@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using VoiceHive.Worker.Infrastructure;
 
@@ -25,16 +26,24 @@ public static class DeadLettersApi
     {
         if (limit is < 1 or > MaxEntries)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"from 1 to {MaxEntries}"] },
-                type: "https://voicehive.dev/problems/validation");
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"from 1 to {MaxEntries}"] });
         }
 
         var (count, entries) = await stream.DeadLettersAsync(limit ?? 100);
         return TypedResults.Ok(new DeadLetterList(count, entries));
     }
 
-    public static async Task<Ok<ReplayResult>> ReplayAsync(EventStream stream, WorkerMetrics metrics, ReplayRequest? request, ILogger<EventStream> logger)
+    public static async Task<Results<Ok<ReplayResult>, ValidationProblem>> ReplayAsync(
+        EventStream stream, WorkerMetrics metrics, ReplayRequest? request, ILogger<EventStream> logger)
     {
+        if (request?.Ids is { } ids && (ids.Count > MaxEntries || ids.Any(id => !IsStreamEntryId(id))))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["ids"] = [$"at most {MaxEntries} dead-letter ids, each as the list gives them (<milliseconds>-<sequence>)"],
+            });
+        }
+
         var replayed = await stream.ReplayAsync(request?.Ids, MaxEntries);
         foreach (var entry in replayed)
         {
@@ -44,6 +53,12 @@ public static class DeadLettersApi
         DeadLettersLog.Replayed(logger, replayed.Count);
         return TypedResults.Ok(new ReplayResult(replayed.Count, replayed.Select(e => e.Id).ToList()));
     }
+
+    /// <summary>A Redis stream entry id: milliseconds, a dash and a sequence number, both unsigned 64-bit.</summary>
+    private static bool IsStreamEntryId(string? id) =>
+        id?.Split('-') is [var milliseconds, var sequence]
+        && ulong.TryParse(milliseconds, NumberStyles.None, CultureInfo.InvariantCulture, out _)
+        && ulong.TryParse(sequence, NumberStyles.None, CultureInfo.InvariantCulture, out _);
 }
 
 /// <summary>How many entries the dead-letter stream holds, and the oldest of them.</summary>
