@@ -57,8 +57,8 @@ internal sealed partial class RunningSummary(
         }
 
         summary.AppendLine("The dashboard's login URL is above. On the orchestrator, \"Inject PMS fault\" and \"Clear PMS faults\" break and heal the alert path,");
-        summary.AppendLine("and \"Operator token\" gives a bearer token for the operator endpoints (or: dotnet user-jwts create --project VoiceHive.Orchestrator");
-        summary.AppendLine("--scope operations --audience voicehive); on traffic, \"Start traffic\", \"Stop traffic\" and \"Set traffic rate\" steer the calls;");
+        summary.AppendLine("and \"Operator token\" gives a bearer token for every service's operator endpoints (dotnet user-jwts create --project");
+        summary.AppendLine("VoiceHive.Orchestrator --scope operations --audience voicehive makes one for the orchestrator alone); on traffic, \"Start traffic\", \"Stop traffic\" and \"Set traffic rate\" steer the calls;");
         summary.Append("on the worker, \"Dead letters\" and \"Replay dead letters\". Ctrl+C stops everything.");
         LogRunning(logger, summary.ToString());
     }

@@ -11,5 +11,5 @@ public static class ConnectionStrings
             ? value
             : throw new StartupFailedException(
                 $"The connection string 'ConnectionStrings:{name}' is not set. Set it in configuration or as the " +
-                $"environment variable ConnectionStrings__{name} (the AppHost and eng/run.sh inject it).");
+                $"environment variable ConnectionStrings__{name} (the AppHost injects it).");
 }
