@@ -29,9 +29,9 @@ public sealed partial class SimulatorSync(
     private readonly SemaphoreSlim _loading = new(1, 1);
     private int _subscribed;
 
-    private string? Session { get; } = configuration[$"{PmsSimulatorSettings.Section}:Session"] is { Length: > 0 } session ? session : null;
+    private readonly string? _session = configuration[$"{PmsSimulatorSettings.Section}:Session"] is { Length: > 0 } session ? session : null;
 
-    private string Key => Session is null ? $"{outbox.Value.Stream}:pms-simulator" : $"{outbox.Value.Stream}:pms-simulator:{Session}";
+    private string Key => field ??= _session is null ? $"{outbox.Value.Stream}:pms-simulator" : $"{outbox.Value.Stream}:pms-simulator:{_session}";
 
     /// <summary>Stores <paramref name="state"/> (null: back to the starting profile) and tells every replica, this one included.</summary>
     public async Task PublishAsync(SimulatorState? state)
@@ -44,7 +44,7 @@ public sealed partial class SimulatorSync(
         else
         {
             var value = JsonSerializer.Serialize(state, JsonSerializerOptions.Web);
-            await (Session is null ? database.StringSetAsync(Key, value) : database.StringSetAsync(Key, value, SessionStateLifetime));
+            await (_session is null ? database.StringSetAsync(Key, value) : database.StringSetAsync(Key, value, SessionStateLifetime));
         }
 
         await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(Key), "changed");
@@ -87,7 +87,7 @@ public sealed partial class SimulatorSync(
             // Nothing stored: nothing has changed since this session began, or Redis lost it; this replica keeps its own.
             await LoadAsync(nothingStoredResets: false);
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        catch (Exception exception) when (IsLoadFailure(exception))
         {
             LogLoadFailed(logger, exception.GetType().Name);
         }
@@ -99,11 +99,14 @@ public sealed partial class SimulatorSync(
         {
             await LoadAsync(nothingStoredResets: true);
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException or JsonException)
+        catch (Exception exception) when (IsLoadFailure(exception))
         {
             LogLoadFailed(logger, exception.GetType().Name);
         }
     }
+
+    // Redis away, or a stored profile this version cannot read: this replica keeps its own, at start as on a notice.
+    private static bool IsLoadFailure(Exception exception) => exception is RedisException or TimeoutException or JsonException;
 
     /// <summary>
     /// Takes on what is stored. One load at a time, each read after the notice that caused it, so the last load

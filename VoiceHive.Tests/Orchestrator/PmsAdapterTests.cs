@@ -157,6 +157,25 @@ public sealed class PmsAdapterTests(SharedServers servers)
         Assert.InRange(stored!.Value, TimeSpan.FromDays(6), TimeSpan.FromDays(7));
     }
 
+    [Fact]
+    public async Task AStoredProfileItCannotReadLeavesAReplicaStartingOnItsOwn()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using (var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis.ConnectionString))
+        {
+            await redis.GetDatabase().StringSetAsync($"{EventStreams.Of(database)}:pms-simulator:corrupt", "{not json");
+        }
+
+        await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString,
+            new Dictionary<string, string?> { ["Pms:Simulator:Session"] = "corrupt" });
+        using var client = app.CreateClient();
+        using var alive = await client.GetAsync("/alive", Cancellation);
+
+        // Before, the JsonException escaped the background service at start, and the host stopped.
+        Assert.True(alive.IsSuccessStatusCode);
+        Assert.Empty(Simulator(app).Hotels);
+    }
+
     [Theory]
     [InlineData("/admin/pms-simulator")]
     [InlineData("/openapi/v1.json")]
