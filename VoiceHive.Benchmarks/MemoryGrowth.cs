@@ -10,6 +10,9 @@ public static class MemoryGrowth
 {
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan SampleEvery = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan WarmupStep = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan JitQuietPerStep = TimeSpan.FromMilliseconds(150);
+    private static readonly TimeSpan MaxWarmup = TimeSpan.FromMinutes(5);
 
     public static async Task<IReadOnlyList<Figure>> RunAsync(BenchmarkEnvironment environment, BenchmarkOptions options, double? capacity)
     {
@@ -22,6 +25,7 @@ public static class MemoryGrowth
         List<double> orchestratorWarm = [], orchestratorEnd = [], orchestratorRatios = [];
         List<double> workerWarm = [], workerEnd = [], workerRatios = [];
         long calls = 0, failures = 0;
+        List<TimeSpan> warmups = [];
         for (var run = 1; run <= options.Runs; run++)
         {
             var settings = (await environment.CreateSettingsAsync("memory")).WithoutPmsLatency();
@@ -30,7 +34,25 @@ public static class MemoryGrowth
             await using var prometheus = await PrometheusServer.StartAsync(Scrape.EverySecond(orchestrator.Address, worker.Address));
             using var http = CallTraffic.CreateClient(orchestrator.Address);
 
-            var warm = await CallTraffic.OpenLoopAsync(http, rate, Warmup - TimeSpan.FromSeconds(10));
+            // Warm-up: at least Warmup, and until tiered compilation is over in both services (their tiered-compilation threads
+            // used under 1 % of a core over the last WarmupStep), as in the telemetry benchmark: the code the runtime compiles
+            // and recompiles in its first minutes under load, and the native memory that takes, is start-up, not growth.
+            // The last 10 s of it, under the same load, are the start samples' (below).
+            var warmupTime = Warmup - WarmupStep - TimeSpan.FromSeconds(10);
+            var warm = await CallTraffic.OpenLoopAsync(http, rate, warmupTime);
+            bool compiling;
+            do
+            {
+                var (orchestratorJit, workerJit) = (orchestrator.TieredCompilation(), worker.TieredCompilation());
+                var step = await CallTraffic.OpenLoopAsync(http, rate, WarmupStep);
+                warm = warm with { Calls = warm.Calls + step.Calls, Failures = warm.Failures + step.Failures };
+                warmupTime += WarmupStep;
+                compiling = orchestrator.TieredCompilation().Since(orchestratorJit) > JitQuietPerStep
+                    || worker.TieredCompilation().Since(workerJit) > JitQuietPerStep;
+            }
+            while (compiling && warmupTime + TimeSpan.FromSeconds(10) < MaxWarmup);
+
+            warmups.Add(warmupTime + TimeSpan.FromSeconds(10));
             // The start figure, like the end one: the median of three samples (here 5 s apart, under the same load).
             var startSamples = new List<(long Orchestrator, long Worker)>();
             var sampling5s = Task.Run(async () =>
@@ -86,11 +108,11 @@ public static class MemoryGrowth
             calls += warm.Calls + load.Calls;
             failures += warm.Failures + load.Failures;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"run {run}: orchestrator {orchestratorStart / 1048576.0:F0} → {orchestratorFinal / 1048576.0:F0} MiB, worker {workerStart / 1048576.0:F0} → {workerFinal / 1048576.0:F0} MiB ({load.CallsPerSecond:F1} calls/s, {load.Failures} failed)"));
+                $"run {run} (warm-up {warmups[^1].TotalSeconds:F0} s): orchestrator {orchestratorStart / 1048576.0:F0} → {orchestratorFinal / 1048576.0:F0} MiB, worker {workerStart / 1048576.0:F0} → {workerFinal / 1048576.0:F0} MiB ({load.CallsPerSecond:F1} calls/s, {load.Failures} failed)"));
         }
 
         var notes = string.Create(CultureInfo.InvariantCulture,
-            $"Load: {rate:F1} calls/s (half of the telemetered capacity), open loop, for {Warmup.TotalSeconds:F0} s warm-up then {options.MemoryDuration.TotalMinutes:F0} min; fresh processes and database each run; Prometheus scraping both services every second; telemetry on with OTLP export. {calls} calls, {failures} failed or skipped. Start figure: median of three samples 5 s apart at the end of the warm-up; end figure: median of the last three samples (one every {SampleEvery.TotalSeconds:F0} s).");
+            $"Load: {rate:F1} calls/s (half of the telemetered capacity), open loop, for a warm-up, then {options.MemoryDuration.TotalMinutes:F0} min. The warm-up lasts at least {Warmup.TotalSeconds:F0} s and until tiered compilation is over in both services (their tiered-compilation threads used at most {JitQuietPerStep.TotalMilliseconds:F0} ms of CPU in the last {WarmupStep.TotalSeconds:F0} s; at most {MaxWarmup.TotalMinutes:F0} min): {string.Join(", ", warmups.Select(w => w.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)))} s in these runs; fresh processes and database each run; Prometheus scraping both services every second; telemetry on with OTLP export. {calls} calls, {failures} failed or skipped. Start figure: median of three samples 5 s apart at the end of the warm-up; end figure: median of the last three samples (one every {SampleEvery.TotalSeconds:F0} s).");
         return
         [
             new Figure("5. Memory", "orchestrator resident memory after sustained load", "MiB", Stats.Median(orchestratorEnd) / 1048576, "after warm-up",

@@ -71,7 +71,53 @@ public sealed class ServiceProcess : IAsyncDisposable
         return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
     }
 
+    /// <summary>
+    /// CPU time used so far by the runtime's tiered-compilation threads (named <c>.NET Tiered Com</c>), per thread, from
+    /// /proc. Tier-1 (re)compilation in the background is warm-up, not the steady-state cost a benchmark compares; this
+    /// tells when it is over. The runtime ends the thread when it is idle and starts another when methods are promoted
+    /// again, so a snapshot is per thread, and <see cref="JitSnapshot.Since"/> compares two.
+    /// </summary>
+    public JitSnapshot TieredCompilation()
+    {
+        var ticks = new Dictionary<int, long>();
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{_process.Id.ToString(CultureInfo.InvariantCulture)}/task"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                // "tid (comm) state ppid …": the name may hold spaces, so fields are counted from its closing parenthesis;
+                // utime and stime are the 14th and 15th fields, in clock ticks (USER_HZ, 100 a second on Linux).
+                var open = stat.IndexOf('(', StringComparison.Ordinal);
+                var close = stat.LastIndexOf(')');
+                if (!stat[(open + 1)..close].StartsWith(".NET Tiered Com", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var fields = stat[(close + 2)..].Split(' ');
+                ticks[int.Parse(stat[..open], CultureInfo.InvariantCulture)] =
+                    long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // The thread ended between the listing and the read.
+            }
+        }
+
+        return new JitSnapshot(ticks);
+    }
+
     public string TailOfLog() => _process.TailOfLog();
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();
+}
+
+/// <summary>CPU ticks of a process's tiered-compilation threads at one moment, by thread id.</summary>
+public sealed record JitSnapshot(IReadOnlyDictionary<int, long> Ticks)
+{
+    private const double TicksPerSecond = 100;
+
+    /// <summary>The CPU time those threads used since <paramref name="earlier"/> (a thread started since then counts whole).</summary>
+    public TimeSpan Since(JitSnapshot earlier) =>
+        TimeSpan.FromSeconds(Ticks.Sum(thread => thread.Value - earlier.Ticks.GetValueOrDefault(thread.Key)) / TicksPerSecond);
 }
