@@ -142,7 +142,7 @@ public sealed class Report(BenchmarkOptions options)
         line("Written by `eng/bench.sh` (the VoiceHive.Benchmarks runner); do not edit by hand. Every figure is the median of");
         line(_previous is null
             ? $"{options.Runs} runs, and every ratio compares VoiceHive with a baseline measured in the same run on the same"
-            : $"its runs ({options.Runs} for the rows re-measured; each row's runs are listed below), and every ratio compares VoiceHive with a baseline measured in the same run on the same");
+            : $"its runs ({options.Runs} for the rows re-measured; each row's runs are listed below), and every ratio compares\nVoiceHive with a baseline measured in the same run on the same");
         line("machine, because absolute numbers on a shared machine mean little. Benchmarks are not tests: the test command");
         line("asserts no time.");
         line("");

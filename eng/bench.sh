@@ -3,7 +3,7 @@
 # starts PostgreSQL (durable), Redis (AOF), the services as their own processes, Prometheus, Alertmanager and
 # node_exporter on loopback, runs each benchmark, and writes docs/benchmarks.md (machine, date, table).
 #
-#   eng/bench.sh                                   everything, 5 runs each (about 75 minutes: memory alone is 5 × 11 min)
+#   eng/bench.sh                                   everything, 5 runs each (about 95 minutes: memory alone is 5 × 12 min)
 #   eng/bench.sh --only telemetry,scrape --runs 5  some of them (telemetry, scrape, ingest, pipeline, alerts, memory)
 #   eng/bench.sh --memory-minutes 10 --output docs/benchmarks.md
 #   eng/bench.sh --only alerts --update                       re-measure some; keep the other rows of the report
