@@ -46,20 +46,11 @@ public static class EventPipeline
         // Unmeasured passes of each first, until tiered compilation is over in both services (their tiered-compilation threads
         // used at most JitQuiet of CPU in a pass, as in the telemetry benchmark): JIT, connection pools and prepared
         // statements warm up. One pass was not enough: its runs rose from about 0.76 to about 0.91 as the services warmed.
-        var warmupPasses = 0;
-        bool compiling;
-        do
+        var warmupPasses = await JitWarmup.UntilCompiledAsync([("orchestrator", orchestrator), ("worker", worker)], async () =>
         {
-            var (orchestratorJit, workerJit) = (orchestrator.TieredCompilation(), worker.TieredCompilation());
             await ThroughServicesAsync(data);
             await RawLoopAsync(data, redis.GetDatabase(), rawStream);
-            var (orchestratorSpent, workerSpent) = (orchestrator.TieredCompilation().Since(orchestratorJit), worker.TieredCompilation().Since(workerJit));
-            compiling = orchestratorSpent > JitQuiet || workerSpent > JitQuiet;
-            warmupPasses++;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  warm-up pass {warmupPasses}: tiered compilation {orchestratorSpent.TotalMilliseconds:F0} ms (orchestrator), {workerSpent.TotalMilliseconds:F0} ms (worker)"));
-        }
-        while (compiling && warmupPasses < MaxWarmupPasses);
+        }, JitQuiet, MaxWarmupPasses);
 
         List<double> pipeline = [], raw = [], ratios = [];
         for (var run = 1; run <= options.Runs; run++)

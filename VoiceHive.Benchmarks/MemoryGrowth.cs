@@ -13,6 +13,7 @@ public static class MemoryGrowth
     private static readonly TimeSpan WarmupStep = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan JitQuietPerStep = TimeSpan.FromMilliseconds(150);
     private static readonly TimeSpan MaxWarmup = TimeSpan.FromMinutes(5);
+    private static readonly int MaxWarmupSteps = (int)((MaxWarmup - Warmup) / WarmupStep) + 1;
 
     public static async Task<IReadOnlyList<Figure>> RunAsync(BenchmarkEnvironment environment, BenchmarkOptions options, double? capacity)
     {
@@ -38,21 +39,13 @@ public static class MemoryGrowth
             // used under 1 % of a core over the last WarmupStep), as in the telemetry benchmark: the code the runtime compiles
             // and recompiles in its first minutes under load, and the native memory that takes, is start-up, not growth.
             // The last 10 s of it, under the same load, are the start samples' (below).
-            var warmupTime = Warmup - WarmupStep - TimeSpan.FromSeconds(10);
-            var warm = await CallTraffic.OpenLoopAsync(http, rate, warmupTime);
-            bool compiling;
-            do
+            var warm = await CallTraffic.OpenLoopAsync(http, rate, Warmup - WarmupStep - TimeSpan.FromSeconds(10));
+            var steps = await JitWarmup.UntilCompiledAsync([("orchestrator", orchestrator), ("worker", worker)], async () =>
             {
-                var (orchestratorJit, workerJit) = (orchestrator.TieredCompilation(), worker.TieredCompilation());
                 var step = await CallTraffic.OpenLoopAsync(http, rate, WarmupStep);
                 warm = warm with { Calls = warm.Calls + step.Calls, Failures = warm.Failures + step.Failures };
-                warmupTime += WarmupStep;
-                compiling = orchestrator.TieredCompilation().Since(orchestratorJit) > JitQuietPerStep
-                    || worker.TieredCompilation().Since(workerJit) > JitQuietPerStep;
-            }
-            while (compiling && warmupTime + TimeSpan.FromSeconds(10) < MaxWarmup);
-
-            warmups.Add(warmupTime + TimeSpan.FromSeconds(10));
+            }, JitQuietPerStep, MaxWarmupSteps);
+            warmups.Add(Warmup + (steps - 1) * WarmupStep);
             // The start figure, like the end one: the median of three samples (here 5 s apart, under the same load).
             var startSamples = new List<(long Orchestrator, long Worker)>();
             var sampling5s = Task.Run(async () =>

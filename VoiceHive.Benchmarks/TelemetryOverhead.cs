@@ -59,24 +59,13 @@ public static class TelemetryOverhead
             // recompiles in the background, the figure is the telemetry's warm-up (its extra code to compile), not its cost:
             // a CPU profile of the old fixed 8 s warm-up found 42 % of the telemetered process's CPU in the measured rounds
             // in the tiered-compilation thread, against 28 % of the bare one's (Profiling.md).
-            var rounds = 0;
-            TimeSpan jitA, jitB;
-            do
+            warmupRounds.Add(await JitWarmup.UntilCompiledAsync([("slot A", slotA), ("slot B", slotB)], async () =>
             {
-                var (beforeA, beforeB) = (slotA.TieredCompilation(), slotB.TieredCompilation());
                 foreach (var client in (HttpClient[])[clientA, clientB, clientB, clientA])
                 {
                     await CallTraffic.ClosedLoopAsync(client, Concurrency, WarmupSlice);
                 }
-
-                (jitA, jitB) = (slotA.TieredCompilation().Since(beforeA), slotB.TieredCompilation().Since(beforeB));
-                rounds++;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  warm-up round {rounds}: tiered compilation {jitA.TotalMilliseconds:F0} ms (slot A), {jitB.TotalMilliseconds:F0} ms (slot B)"));
-            }
-            while ((jitA > JitQuiet || jitB > JitQuiet) && rounds < MaxWarmupRounds);
-
-            warmupRounds.Add(rounds);
+            }, JitQuiet, MaxWarmupRounds));
             await Task.Delay(Settle);
             long callsA = 0, callsB = 0;
             TimeSpan timeA = TimeSpan.Zero, timeB = TimeSpan.Zero;

@@ -36,19 +36,13 @@ public static class WebhookIngest
         // request path (tiered compilation) and preparing its statements (per pooled connection, after 5 uses), which is
         // start-up, not ingest, and would fall on the first runs' webhook side only. Passes go on until its
         // tiered-compilation threads used at most JitQuiet of CPU in one, as in the telemetry benchmark.
-        var warmupPasses = 0;
-        bool compiling;
-        do
+        var pass = 0;
+        var warmupPasses = await JitWarmup.UntilCompiledAsync([("orchestrator", orchestrator)], async () =>
         {
-            var before = orchestrator.TieredCompilation();
-            await LoopAsync(Measured, $"warmhook{warmupPasses}", (body, _) => PostAsync(http, body));
-            await LoopAsync(Measured, $"warmraw{warmupPasses}", (notification, _) => InsertAsync(data, notification));
-            var jit = orchestrator.TieredCompilation().Since(before);
-            compiling = jit > JitQuiet;
-            warmupPasses++;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  warm-up pass {warmupPasses}: tiered compilation {jit.TotalMilliseconds:F0} ms"));
-        }
-        while (compiling && warmupPasses < MaxWarmupPasses);
+            pass++;
+            await LoopAsync(Measured, $"warmhook{pass}", (body, _) => PostAsync(http, body));
+            await LoopAsync(Measured, $"warmraw{pass}", (notification, _) => InsertAsync(data, notification));
+        }, JitQuiet, MaxWarmupPasses);
 
         List<double> webhook = [], raw = [], ratios = [];
         long acknowledged = 0;
