@@ -22,31 +22,40 @@ public static partial class AlertsApi
     private const int MaxSummaryGroups = 10;
     private static readonly string[] Statuses = ["firing", "resolved"];
 
+    /// <summary>Alertmanager's authentication scheme: the bearer token <c>ALERT_WEBHOOK_TOKEN</c> (a shared token, not a JWT).</summary>
+    public const string WebhookScheme = "AlertmanagerToken";
+
+    /// <summary>Who may deliver to the webhook: a caller with <see cref="WebhookScheme"/>'s token.</summary>
+    public const string WebhookPolicy = "alertmanager";
+
+    /// <summary>The webhook's scheme and policy; the token is <see cref="AlertWebhookOptions.Token"/>.</summary>
+    public static IServiceCollection AddAlertWebhookAuthentication(this IServiceCollection services)
+    {
+        // No subject: the webhook's rate limit counts each Alertmanager (address) on its own.
+        services.AddAuthentication().AddSharedToken<IOptions<AlertWebhookOptions>>(WebhookScheme, (options, webhook) => options.Token = webhook.Value.Token);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(WebhookPolicy, policy => policy.AddAuthenticationSchemes(WebhookScheme).RequireAuthenticatedUser());
+        return services;
+    }
+
     public static RouteGroupBuilder MapAlertsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/monitoring/alerts").WithTags("Alerts").RequireAuthorization(AuthenticationExtensions.OperationsPolicy);
-        // Alertmanager has no JWT: the webhook checks its own bearer token (ALERT_WEBHOOK_TOKEN).
+        var api = app.MapGroup("/monitoring/alerts").WithTags("Alerts");
         api.MapPost("/webhook", ReceiveAsync).WithName("AlertmanagerWebhook")
             .WithSummary("Alertmanager webhook (version 4), authenticated with a bearer token")
             .Accepts<AlertmanagerPayload>("application/json")
             .DisableAntiforgery()
-            .AllowAnonymous()
+            .RequireAuthorization(WebhookPolicy)
             .RequireRateLimiting(RateLimiting.WebhookPolicy);
         api.MapGet("/", ListAsync).WithName("ListAlerts").WithSummary("Active and recent alerts, with their incident timeline")
-            .ProducesValidationProblem();
+            .ProducesValidationProblem()
+            .RequireAuthorization(AuthenticationExtensions.OperationsPolicy);
         return api;
     }
 
     public static async Task<Results<Ok<WebhookResult>, ProblemHttpResult>> ReceiveAsync(
-        HttpContext context, AlertStore store, OrchestratorMetrics metrics, IOptions<AlertWebhookOptions> options, ILogger<AlertStore> logger)
+        HttpContext context, AlertStore store, OrchestratorMetrics metrics, ILogger<AlertStore> logger)
     {
-        if (!BearerToken.Matches(context.Request.Headers.Authorization.ToString(), options.Value.Token))
-        {
-            // As a JWT endpoint's 401 says it (RFC 6750): the scheme to authenticate with.
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            return Problems.UnauthorizedProblem();
-        }
-
         if (context.Request.ContentLength > MaxBodyBytes)
         {
             return Problems.TooLargeProblem(MaxBodyBytes);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using VoiceHive.Orchestrator.Alerts;
 
 namespace VoiceHive.Orchestrator.Infrastructure;
 
@@ -12,7 +13,7 @@ namespace VoiceHive.Orchestrator.Infrastructure;
 internal sealed class BearerSecurityTransformer : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
 {
     public const string JwtScheme = "Bearer";
-    public const string WebhookScheme = "AlertmanagerToken";
+    public const string WebhookScheme = AlertsApi.WebhookScheme;
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -38,10 +39,10 @@ internal sealed class BearerSecurityTransformer : IOpenApiDocumentTransformer, I
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         var metadata = context.Description.ActionDescriptor.EndpointMetadata;
-        var scopes = metadata.OfType<IAuthorizeData>().Select(a => a.Policy)
-            .Where(policy => policy is AuthenticationExtensions.CallsPolicy or AuthenticationExtensions.OperationsPolicy)
-            .OfType<string>().Distinct().ToList();
-        var (scheme, required) = metadata.OfType<IAllowAnonymous>().Any()
+        var policies = metadata.OfType<IAuthorizeData>().Select(a => a.Policy).OfType<string>().ToList();
+        var scopes = policies.Where(policy => policy is AuthenticationExtensions.CallsPolicy or AuthenticationExtensions.OperationsPolicy)
+            .Distinct().ToList();
+        var (scheme, required) = policies.Contains(AlertsApi.WebhookPolicy)
             ? (WebhookScheme, new List<string>())
             : (JwtScheme, scopes);
         if (scheme == JwtScheme && scopes.Count == 0)

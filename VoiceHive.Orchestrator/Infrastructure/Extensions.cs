@@ -34,6 +34,7 @@ internal static class Extensions
         services.AddOptions<AlertWebhookOptions>()
             .BindConfiguration(AlertWebhookOptions.Section)
             .Configure<IConfiguration>((options, configuration) => options.Token ??= configuration["ALERT_WEBHOOK_TOKEN"]);
+        services.AddAlertWebhookAuthentication();
         if (!development && string.IsNullOrWhiteSpace(builder.Configuration["ALERT_WEBHOOK_TOKEN"])
             && string.IsNullOrWhiteSpace(builder.Configuration[$"{AlertWebhookOptions.Section}:Token"]))
         {

@@ -20,10 +20,6 @@ internal static class Problems
     public static ProblemHttpResult ConflictProblem(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: ProblemTypes.Conflict);
 
-    public static ProblemHttpResult UnauthorizedProblem() =>
-        TypedResults.Problem("A valid bearer token is required.", statusCode: StatusCodes.Status401Unauthorized,
-            title: "Unauthorized", type: ProblemTypes.Unauthorized);
-
     public static ProblemHttpResult InvalidPayloadProblem(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid payload", type: ProblemTypes.InvalidPayload);
 

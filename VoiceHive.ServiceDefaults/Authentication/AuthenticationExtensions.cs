@@ -20,7 +20,7 @@ namespace Microsoft.Extensions.Hosting;
 /// <c>Authentication:Schemes:Bearer</c> (<c>ValidIssuer</c>, <c>ValidAudiences</c>, <c>SigningKeys</c> as
 /// <c>dotnet user-jwts</c> writes them, or an <c>Authority</c>), authorization by the token's <c>scope</c> claim
 /// (<see cref="CallsPolicy"/>, <see cref="OperationsPolicy"/>), the scrape endpoints' own bearer token
-/// (<c>Monitoring:ScrapeToken</c>), forwarded headers from configured proxies, HSTS outside Development, and
+/// (<c>Monitoring:ScrapeToken</c>, a <see cref="SharedTokenOptions"/> scheme; each policy names its scheme), forwarded headers from configured proxies, HSTS outside Development, and
 /// 401/403 answered as problem+json (<see cref="ProblemResponses"/> names them). On in every environment; outside Development the service does not start
 /// without an issuer, an audience and a way to check signatures, nor without a scrape token.
 /// </summary>
@@ -39,7 +39,8 @@ public static class AuthenticationExtensions
     public const string BearerSection = "Authentication:Schemes:Bearer";
     public const string ScrapeTokenSetting = "Monitoring:ScrapeToken";
 
-    private const string ScrapeScheme = "ScrapeToken";
+    /// <summary>The scrape endpoints' authentication scheme (a <see cref="SharedTokenOptions"/> one).</summary>
+    public const string ScrapeScheme = "ScrapeToken";
 
     public static TBuilder AddDefaultAuthentication<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
@@ -51,13 +52,28 @@ public static class AuthenticationExtensions
         }
 
         var scrapeToken = configuration[ScrapeTokenSetting];
+        // No default scheme to authenticate every request with: each policy names the one its callers use, so a
+        // shared token is never tried as a JWT, nor a JWT against a shared token. Challenges and forbids without a
+        // policy's scheme (a bare RequireAuthorization()) go to the JWT scheme.
         // JwtBearer binds Authentication:Schemes:Bearer itself; the claims keep the token's own names (sub, scope).
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+        builder.Services.AddAuthentication(options =>
+            {
+                options.DefaultChallengeScheme = JwtBearerDefaults.AuthenticationScheme;
+                options.DefaultForbidScheme = JwtBearerDefaults.AuthenticationScheme;
+            })
             .AddJwtBearer(options => options.MapInboundClaims = false)
-            .AddScheme<ScrapeTokenOptions, ScrapeTokenHandler>(ScrapeScheme, options => options.Token = scrapeToken);
+            .AddSharedToken(ScrapeScheme, options =>
+            {
+                options.Token = scrapeToken;
+                options.Subject = "scraper";
+                options.Realm = "metrics";
+            });
         builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(CallsPolicy, policy => policy.RequireAuthenticatedUser().RequireAssertion(context => HasScope(context.User, CallsPolicy)))
-            .AddPolicy(OperationsPolicy, policy => policy.RequireAuthenticatedUser().RequireAssertion(context => HasScope(context.User, OperationsPolicy)))
+            .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
+            .AddPolicy(CallsPolicy, policy => policy.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
+                .RequireAuthenticatedUser().RequireAssertion(context => HasScope(context.User, CallsPolicy)))
+            .AddPolicy(OperationsPolicy, policy => policy.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
+                .RequireAuthenticatedUser().RequireAssertion(context => HasScope(context.User, OperationsPolicy)))
             .AddPolicy(ScrapePolicy, policy =>
             {
                 if (string.IsNullOrEmpty(scrapeToken))
@@ -153,41 +169,5 @@ public static class AuthenticationExtensions
         {
             options.ForwardLimit = limit;
         }
-    }
-
-    /// <summary>The scrape token, compared in constant time.</summary>
-    private sealed class ScrapeTokenHandler(IOptionsMonitor<ScrapeTokenOptions> options, ILoggerFactory logger, UrlEncoder encoder)
-        : AuthenticationHandler<ScrapeTokenOptions>(options, logger, encoder)
-    {
-        private const string Bearer = "Bearer ";
-
-        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
-        {
-            string authorization = Request.Headers.Authorization.ToString();
-            if (string.IsNullOrEmpty(Options.Token) || !authorization.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase))
-            {
-                return Task.FromResult(AuthenticateResult.NoResult());
-            }
-
-            if (!BearerToken.Matches(authorization, Options.Token))
-            {
-                return Task.FromResult(AuthenticateResult.Fail("The scrape token does not match."));
-            }
-
-            var identity = new ClaimsIdentity([new Claim("sub", "scraper")], Scheme.Name);
-            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name)));
-        }
-
-        protected override Task HandleChallengeAsync(AuthenticationProperties properties)
-        {
-            Response.StatusCode = StatusCodes.Status401Unauthorized;
-            Response.Headers.WWWAuthenticate = "Bearer realm=\"metrics\"";
-            return Task.CompletedTask;
-        }
-    }
-
-    private sealed class ScrapeTokenOptions : AuthenticationSchemeOptions
-    {
-        public string? Token { get; set; }
     }
 }

@@ -36,6 +36,41 @@ public sealed class AlertWebhookTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task EachCredentialOpensOnlyItsOwnDoor()
+    {
+        // The webhook token, an operator's JWT and the scrape token are three schemes; each policy names its own, so
+        // none of them is tried, or accepted, where another is expected.
+        await using var app = await OrchestratorDriver.StartAsync(servers,
+            new Dictionary<string, string?>(WithToken) { ["Monitoring:ScrapeToken"] = "a-scrape-token" });
+        var operatorJwt = TestTokens.Create("operations calls");
+
+        async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string token, HttpContent? content = null)
+        {
+            using var client = app.CreateClient().WithToken(token);
+            using var request = new HttpRequestMessage(method, path) { Content = content };
+            return await client.SendAsync(request, Cancellation);
+        }
+
+        using var webhookWithJwt = await SendAsync(HttpMethod.Post, "/monitoring/alerts/webhook", operatorJwt, Json(Payload("firing")));
+        using var webhookWithScrapeToken = await SendAsync(HttpMethod.Post, "/monitoring/alerts/webhook", "a-scrape-token", Json(Payload("firing")));
+        using var alertsWithWebhookToken = await SendAsync(HttpMethod.Get, "/monitoring/alerts", Token);
+        using var metricsWithWebhookToken = await SendAsync(HttpMethod.Get, "/metrics", Token);
+        using var callsWithScrapeToken = await SendAsync(HttpMethod.Post, "/api/calls", "a-scrape-token",
+            new StringContent("""{"hotelId":"grand-plaza","callerNumber":"+447700900123","language":"en"}""", Encoding.UTF8, "application/json"));
+        using var alertsWithJwt = await SendAsync(HttpMethod.Get, "/monitoring/alerts", operatorJwt);
+        using var webhookWithItsToken = await SendAsync(HttpMethod.Post, "/monitoring/alerts/webhook", Token, Json(Payload("firing")));
+
+        foreach (var refused in (HttpResponseMessage[])[webhookWithJwt, webhookWithScrapeToken, alertsWithWebhookToken, metricsWithWebhookToken, callsWithScrapeToken])
+        {
+            await refused.ProblemAsync(401);
+            Assert.Equal("Bearer", Assert.Single(refused.Headers.WwwAuthenticate).Scheme);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, alertsWithJwt.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, webhookWithItsToken.StatusCode);
+    }
+
+    [Fact]
     public async Task WithoutAConfiguredTokenEveryDeliveryIsRefused()
     {
         await using var app = await OrchestratorDriver.StartAsync(servers);
