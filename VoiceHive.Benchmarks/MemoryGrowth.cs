@@ -17,12 +17,13 @@ public static class MemoryGrowth
 
     public static async Task<IReadOnlyList<Figure>> RunAsync(BenchmarkEnvironment environment, BenchmarkOptions options, double? capacity)
     {
-        if (capacity is not > 0)
+        if (capacity is not > 0 && options.MemoryRate is null)
         {
-            throw new InvalidOperationException("The memory benchmark needs the call capacity from the telemetry benchmark.");
+            throw new InvalidOperationException("The memory benchmark needs the call capacity from the telemetry benchmark (or --memory-rate).");
         }
 
-        var rate = capacity.Value / 2;
+        var rate = options.MemoryRate ?? capacity!.Value / 2;
+        var loadSource = options.MemoryRate is null ? "half of the telemetered capacity" : "given by --memory-rate";
         List<double> orchestratorWarm = [], orchestratorEnd = [], orchestratorRatios = [];
         List<double> workerWarm = [], workerEnd = [], workerRatios = [];
         long calls = 0, failures = 0;
@@ -105,7 +106,7 @@ public static class MemoryGrowth
         }
 
         var notes = string.Create(CultureInfo.InvariantCulture,
-            $"Load: {rate:F1} calls/s (half of the telemetered capacity), open loop, for a warm-up, then {options.MemoryDuration.TotalMinutes:F0} min. The warm-up lasts at least {Warmup.TotalSeconds:F0} s and until tiered compilation is over in both services (their tiered-compilation threads used at most {JitQuietPerStep.TotalMilliseconds:F0} ms of CPU in the last {WarmupStep.TotalSeconds:F0} s; at most {MaxWarmup.TotalMinutes:F0} min): {string.Join(", ", warmups.Select(w => w.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)))} s in these runs; fresh processes and database each run; Prometheus scraping both services every second; telemetry on with OTLP export. {calls} calls, {failures} failed or skipped. Start figure: median of three samples 5 s apart at the end of the warm-up; end figure: median of the last three samples (one every {SampleEvery.TotalSeconds:F0} s).");
+            $"Load: {rate:F1} calls/s ({loadSource}), open loop, for a warm-up, then {options.MemoryDuration.TotalMinutes:F0} min. The warm-up lasts at least {Warmup.TotalSeconds:F0} s and until tiered compilation is over in both services (their tiered-compilation threads used at most {JitQuietPerStep.TotalMilliseconds:F0} ms of CPU in the last {WarmupStep.TotalSeconds:F0} s; at most {MaxWarmup.TotalMinutes:F0} min): {string.Join(", ", warmups.Select(w => w.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)))} s in these runs; fresh processes and database each run; Prometheus scraping both services every second; telemetry on with OTLP export. {calls} calls, {failures} failed or skipped. Start figure: median of three samples 5 s apart at the end of the warm-up; end figure: median of the last three samples (one every {SampleEvery.TotalSeconds:F0} s).");
         return
         [
             new Figure("5. Memory", "orchestrator resident memory after sustained load", "MiB", Stats.Median(orchestratorEnd) / 1048576, "after warm-up",
