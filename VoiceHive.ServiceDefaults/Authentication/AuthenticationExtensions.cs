@@ -1,7 +1,5 @@
 using System.Net;
 using System.Security.Claims;
-using System.Text.Encodings.Web;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
@@ -10,7 +8,6 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using VoiceHive.ServiceDefaults;
 
 namespace Microsoft.Extensions.Hosting;
@@ -68,6 +65,9 @@ public static class AuthenticationExtensions
                 options.Subject = "scraper";
                 options.Realm = "metrics";
             });
+        // A refused shared token is a 401, as a refused JWT is; neither is news at Information (JwtBearer's lines are under
+        // Microsoft.AspNetCore, at Warning).
+        builder.Logging.AddFilter(typeof(SharedTokenAuthentication).FullName, LogLevel.Warning);
         builder.Services.AddAuthorizationBuilder()
             .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
             .AddPolicy(CallsPolicy, policy => policy.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)

@@ -48,7 +48,7 @@ public static class SharedTokenAuthentication
     /// Whether an Authorization header carries <paramref name="expected"/> as its bearer token, compared in
     /// constant time (hashed first, so the lengths leak nothing either). No expected token means no access.
     /// </summary>
-    public static bool Matches(string authorization, string? expected)
+    private static bool Matches(string authorization, string? expected)
     {
         if (string.IsNullOrEmpty(expected) || !authorization.StartsWith(SharedTokenHandler.Bearer, StringComparison.OrdinalIgnoreCase))
         {

@@ -1,8 +1,11 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Orchestrator;
@@ -68,6 +71,50 @@ public sealed class AlertWebhookTests(SharedServers servers)
 
         Assert.Equal(HttpStatusCode.OK, alertsWithJwt.StatusCode);
         Assert.Equal(HttpStatusCode.OK, webhookWithItsToken.StatusCode);
+    }
+
+    [Fact]
+    public async Task NoOtherSchemeLooksAtTheWebhooksToken()
+    {
+        // ASP.NET Core's own authentication metric names the scheme of every authentication the host runs; listened to
+        // for this host's meters only (its IMeterFactory), so tests running beside it do not count.
+        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
+        var meters = app.Services.GetRequiredService<IMeterFactory>();
+        var schemes = new ConcurrentQueue<string>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, listening) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name == "aspnetcore.authentication.authenticate.duration")
+            {
+                listening.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "aspnetcore.authentication.scheme" && tag.Value is string scheme)
+                {
+                    schemes.Enqueue(scheme);
+                }
+            }
+        });
+        listener.Start();
+
+        using (var client = Authorized(app))
+        {
+            using var delivered = await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing")), Cancellation);
+            using var health = await client.GetAsync("/health", Cancellation);
+            Assert.Equal(HttpStatusCode.OK, delivered.StatusCode);
+        }
+
+        Assert.Equal(["AlertmanagerToken"], schemes.ToArray());
+
+        // The listener does see a JWT where one is expected.
+        using var operatorClient = app.CreateClient().WithToken(TestTokens.Create("operations"));
+        using var alerts = await operatorClient.GetAsync("/monitoring/alerts", Cancellation);
+        Assert.Equal(HttpStatusCode.OK, alerts.StatusCode);
+        Assert.Equal(["AlertmanagerToken", "Bearer"], schemes.ToArray());
     }
 
     [Fact]
