@@ -44,25 +44,10 @@ public static class SharedTokenAuthentication
         return builder.AddScheme<SharedTokenOptions, SharedTokenHandler>(scheme, _ => { });
     }
 
-    /// <summary>
-    /// Whether an Authorization header carries <paramref name="expected"/> as its bearer token, compared in
-    /// constant time (hashed first, so the lengths leak nothing either). No expected token means no access.
-    /// </summary>
-    private static bool Matches(string authorization, string? expected)
-    {
-        if (string.IsNullOrEmpty(expected) || !authorization.StartsWith(SharedTokenHandler.Bearer, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        var presented = Encoding.UTF8.GetBytes(authorization[SharedTokenHandler.Bearer.Length..].Trim());
-        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(presented), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
-    }
-
     private sealed class SharedTokenHandler(IOptionsMonitor<SharedTokenOptions> options, ILoggerFactory logger, UrlEncoder encoder)
         : AuthenticationHandler<SharedTokenOptions>(options, logger, encoder)
     {
-        public const string Bearer = "Bearer ";
+        private const string Bearer = "Bearer ";
 
         protected override Task<AuthenticateResult> HandleAuthenticateAsync()
         {
@@ -72,7 +57,10 @@ public static class SharedTokenAuthentication
                 return Task.FromResult(AuthenticateResult.NoResult());
             }
 
-            if (!Matches(authorization, Options.Token))
+            // Compared in constant time, hashed first so that the lengths leak nothing either. No token set: nobody is let in.
+            var presented = Encoding.UTF8.GetBytes(authorization[Bearer.Length..].Trim());
+            if (string.IsNullOrEmpty(Options.Token)
+                || !CryptographicOperations.FixedTimeEquals(SHA256.HashData(presented), SHA256.HashData(Encoding.UTF8.GetBytes(Options.Token))))
             {
                 return Task.FromResult(AuthenticateResult.Fail("The bearer token does not match."));
             }
