@@ -46,7 +46,7 @@ public static class EventPipeline
         // Unmeasured passes of each first, until tiered compilation is over in both services (their tiered-compilation threads
         // used at most JitQuiet of CPU in a pass, as in the telemetry benchmark): JIT, connection pools and prepared
         // statements warm up. One pass was not enough: its runs rose from about 0.76 to about 0.91 as the services warmed.
-        var warmupPasses = await JitWarmup.UntilCompiledAsync([("orchestrator", orchestrator), ("worker", worker)], async () =>
+        var warmupPasses = await JitWarmup.UntilCompiledAsync([("orchestrator", orchestrator), ("worker", worker)], async _ =>
         {
             await ThroughServicesAsync(data);
             await RawLoopAsync(data, redis.GetDatabase(), rawStream);

@@ -44,7 +44,7 @@ public static class MemoryGrowth
             // used under 1 % of a core over the last WarmupStep), as in the telemetry benchmark: the code the runtime compiles
             // and recompiles in its first minutes under load, and the native memory that takes, is start-up, not growth.
             var warm = await CallTraffic.OpenLoopAsync(http, rate, Warmup - WarmupStep);
-            var steps = await JitWarmup.UntilCompiledAsync([("orchestrator", orchestrator), ("worker", worker)], async () =>
+            var steps = await JitWarmup.UntilCompiledAsync([("orchestrator", orchestrator), ("worker", worker)], async _ =>
             {
                 var step = await CallTraffic.OpenLoopAsync(http, rate, WarmupStep);
                 warm = warm with { Calls = warm.Calls + step.Calls, Failures = warm.Failures + step.Failures };

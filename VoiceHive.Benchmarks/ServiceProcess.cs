@@ -116,17 +116,17 @@ public sealed class ServiceProcess : IAsyncDisposable
 public static class JitWarmup
 {
     /// <summary>
-    /// Runs <paramref name="pass"/> until, during one pass, the tiered-compilation threads of every one of
+    /// Runs <paramref name="pass"/> (given its number, from 1) until, during one pass, the tiered-compilation threads of every one of
     /// <paramref name="services"/> used at most <paramref name="quiet"/> of CPU, or <paramref name="maxPasses"/> passes
     /// have run; prints each pass's figures and returns how many passes ran.
     /// </summary>
     public static async Task<int> UntilCompiledAsync(
-        IReadOnlyList<(string Label, ServiceProcess Service)> services, Func<Task> pass, TimeSpan quiet, int maxPasses)
+        IReadOnlyList<(string Label, ServiceProcess Service)> services, Func<int, Task> pass, TimeSpan quiet, int maxPasses)
     {
         for (var passes = 1; ; passes++)
         {
             var before = services.Select(s => s.Service.TieredCompilation()).ToArray();
-            await pass();
+            await pass(passes);
             var spent = services.Select((s, i) => s.Service.TieredCompilation().Since(before[i])).ToArray();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  warm-up pass {passes}: tiered compilation ")
                 + string.Join(", ", services.Select((s, i) => string.Create(CultureInfo.InvariantCulture, $"{spent[i].TotalMilliseconds:F0} ms ({s.Label})"))));

@@ -59,7 +59,7 @@ public static class TelemetryOverhead
             // recompiles in the background, the figure is the telemetry's warm-up (its extra code to compile), not its cost:
             // a CPU profile of the old fixed 8 s warm-up found 42 % of the telemetered process's CPU in the measured rounds
             // in the tiered-compilation thread, against 28 % of the bare one's (Profiling.md).
-            warmupRounds.Add(await JitWarmup.UntilCompiledAsync([("slot A", slotA), ("slot B", slotB)], async () =>
+            warmupRounds.Add(await JitWarmup.UntilCompiledAsync([("slot A", slotA), ("slot B", slotB)], async _ =>
             {
                 foreach (var client in (HttpClient[])[clientA, clientB, clientB, clientA])
                 {

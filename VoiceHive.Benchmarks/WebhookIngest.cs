@@ -37,10 +37,8 @@ public static class WebhookIngest
         // request path (tiered compilation) and preparing its statements (per pooled connection, after 5 uses), which is
         // start-up, not ingest, and would fall on the first runs' webhook side only. Passes go on until its
         // tiered-compilation threads used at most JitQuiet of CPU in one, as in the telemetry benchmark.
-        var pass = 0;
-        var warmupPasses = await JitWarmup.UntilCompiledAsync([("orchestrator", orchestrator)], async () =>
+        var warmupPasses = await JitWarmup.UntilCompiledAsync([("orchestrator", orchestrator)], async pass =>
         {
-            pass++;
             await LoopAsync(WarmupPass, $"warmhook{pass}", (body, _) => PostAsync(http, body));
             await LoopAsync(WarmupPass, $"warmraw{pass}", (notification, _) => InsertAsync(data, notification));
         }, JitQuiet, MaxWarmupPasses);
