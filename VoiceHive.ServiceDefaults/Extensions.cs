@@ -29,6 +29,9 @@ public static class Extensions
     public const string MetricsEndpointPath = "/metrics";
     public const string BusinessMetricsEndpointPath = "/monitoring/metrics";
 
+    /// <summary>The orchestrator's list of replicas for Prometheus's HTTP service discovery, which Prometheus (or the AppHost) polls.</summary>
+    public const string ScrapeTargetsEndpointPath = "/monitoring/scrape-targets";
+
     /// <summary>The section the standard resilience handler of every HttpClient is configured from.</summary>
     public const string HttpResilienceSection = "HttpResilience";
 
@@ -103,7 +106,7 @@ public static class Extensions
         {
             telemetry.WithTracing(tracing =>
             {
-                tracing.SetSampler(new UnrecordedParentSampler(settings.Sampler.CreateSampler()))
+                tracing.SetSampler(new UntracedWorkSampler(settings.Sampler.CreateSampler()))
                     .AddSource(ServiceTelemetryPattern)
                     .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsProbeOrScrape(context.Request.Path))
                     .AddHttpClientInstrumentation();
@@ -178,5 +181,6 @@ public static class Extensions
 
     internal static bool IsProbeOrScrape(PathString path) =>
         path.StartsWithSegments(HealthEndpointPath) || path.StartsWithSegments(AlivenessEndpointPath)
-        || path.StartsWithSegments(MetricsEndpointPath) || path.StartsWithSegments(BusinessMetricsEndpointPath);
+        || path.StartsWithSegments(MetricsEndpointPath) || path.StartsWithSegments(BusinessMetricsEndpointPath)
+        || path.StartsWithSegments(ScrapeTargetsEndpointPath);
 }

@@ -15,6 +15,7 @@ public sealed class TracingFilterTests
     [InlineData("/alive", true)]
     [InlineData("/metrics", true)]
     [InlineData("/monitoring/metrics", true)]
+    [InlineData("/monitoring/scrape-targets", true)]
     [InlineData("/monitoring/alerts", false)]
     [InlineData("/api/calls", false)]
     [InlineData("/healthz", false)]
@@ -24,12 +25,42 @@ public sealed class TracingFilterTests
     [Fact]
     public void ChildrenOfAnUnrecordedLocalParentAreDroppedWhateverTheSampler()
     {
-        var sampler = new UnrecordedParentSampler(new AlwaysOnSampler());
+        var sampler = new UntracedWorkSampler(new AlwaysOnSampler());
         var parent = new ActivityContext(TraceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.None, isRemote: false);
 
         var decision = sampler.ShouldSample(new SamplingParameters(parent, TraceId, "SELECT", ActivityKind.Client)).Decision;
 
         Assert.Equal(SamplingDecision.Drop, decision);
+    }
+
+    [Theory]
+    [InlineData("db.system")]
+    [InlineData("db.system.name")]
+    public void ARedisCommandWithoutAParentIsDroppedWhateverTheSampler(string systemTag)
+    {
+        // What Aspire's Redis tracing makes of a background loop's poll: a root span, drained later on its own thread.
+        var sampler = new UntracedWorkSampler(new AlwaysOnSampler());
+        KeyValuePair<string, object?>[] tags = [new(systemTag, "redis")];
+
+        var decision = sampler.ShouldSample(new SamplingParameters(default, TraceId, "XREADGROUP", ActivityKind.Client, tags)).Decision;
+
+        Assert.Equal(SamplingDecision.Drop, decision);
+    }
+
+    [Fact]
+    public void ARedisCommandUnderATracedOperationAndOtherRootsAreLeftToTheConfiguredSampler()
+    {
+        var inner = new RecordOnlySampler();
+        var sampler = new UntracedWorkSampler(inner);
+        var parent = new ActivityContext(TraceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded, isRemote: false);
+        KeyValuePair<string, object?>[] redis = [new("db.system", "redis")];
+        KeyValuePair<string, object?>[] postgres = [new("db.system", "postgresql")];
+
+        var child = sampler.ShouldSample(new SamplingParameters(parent, TraceId, "XADD", ActivityKind.Client, redis)).Decision;
+        var otherRoot = sampler.ShouldSample(new SamplingParameters(default, TraceId, "SELECT", ActivityKind.Client, postgres)).Decision;
+
+        Assert.Equal(SamplingDecision.RecordOnly, child);
+        Assert.Equal(SamplingDecision.RecordOnly, otherRoot);
     }
 
     [Theory]
@@ -39,7 +70,7 @@ public sealed class TracingFilterTests
     {
         // The inner sampler answers what neither a hard-coded "sample" nor "drop" would: RecordOnly.
         var inner = new RecordOnlySampler();
-        var sampler = new UnrecordedParentSampler(inner);
+        var sampler = new UntracedWorkSampler(inner);
         var parent = new ActivityContext(TraceId, ActivitySpanId.CreateRandom(), flags, isRemote: remote);
 
         var withParent = sampler.ShouldSample(new SamplingParameters(parent, TraceId, "GET", ActivityKind.Server)).Decision;
