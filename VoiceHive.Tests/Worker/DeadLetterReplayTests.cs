@@ -67,6 +67,7 @@ public sealed class DeadLetterReplayTests(SharedServers servers)
     [InlineData("""{"ids":["not-an-id"]}""")]
     [InlineData("""{"ids":["1700000000000-0","1700000000000"]}""")]
     [InlineData("""{"ids":["-1-0"]}""")]
+    [InlineData("""{"ids":[null]}""")]
     public async Task AReplayOfIdsThatAreNotStreamIdsIsRefused(string body)
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
@@ -78,6 +79,36 @@ public sealed class DeadLetterReplayTests(SharedServers servers)
         var problem = await response.ProblemAsync(400);
         Assert.Equal("https://voicehive.dev/problems/validation", problem.GetProperty("type").GetString());
         Assert.True(problem.GetProperty("errors").TryGetProperty("ids", out _));
+    }
+
+    [Fact]
+    public async Task AReplayOfMoreThan1000IdsIsRefused()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+        using var client = worker.CreateClient().WithToken(TestTokens.Create("operations"));
+
+        using var response = await client.PostAsJsonAsync("/admin/dead-letters/replay",
+            new { ids = Enumerable.Range(1, 1001).Select(i => $"1700000000000-{i}").ToArray() }, Cancellation);
+
+        var problem = await response.ProblemAsync(400);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("ids", out _));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1001")]
+    public async Task AListLimitOutOfRangeIsRefusedNamingIt(string limit)
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+        using var client = worker.CreateClient().WithToken(TestTokens.Create("operations"));
+
+        using var response = await client.GetAsync($"/admin/dead-letters?limit={limit}", Cancellation);
+
+        var problem = await response.ProblemAsync(400);
+        Assert.Equal("https://voicehive.dev/problems/validation", problem.GetProperty("type").GetString());
+        Assert.Equal("from 1 to 1000", problem.GetProperty("errors").GetProperty("limit")[0].GetString());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using VoiceHive.Worker.Infrastructure;
@@ -22,28 +23,15 @@ public static class DeadLettersApi
         return api;
     }
 
-    public static async Task<Results<Ok<DeadLetterList>, ValidationProblem>> ListAsync(EventStream stream, int? limit)
+    public static async Task<Ok<DeadLetterList>> ListAsync(
+        EventStream stream, [Range(1, MaxEntries, ErrorMessage = "from 1 to 1000")] int? limit)
     {
-        if (limit is < 1 or > MaxEntries)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"from 1 to {MaxEntries}"] });
-        }
-
         var (count, entries) = await stream.DeadLettersAsync(limit ?? 100);
         return TypedResults.Ok(new DeadLetterList(count, entries));
     }
 
-    public static async Task<Results<Ok<ReplayResult>, ValidationProblem>> ReplayAsync(
-        EventStream stream, WorkerMetrics metrics, ReplayRequest? request, ILogger<EventStream> logger)
+    public static async Task<Ok<ReplayResult>> ReplayAsync(EventStream stream, WorkerMetrics metrics, ReplayRequest? request, ILogger<EventStream> logger)
     {
-        if (request?.Ids is { } ids && (ids.Count > MaxEntries || ids.Any(id => !IsStreamEntryId(id))))
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["ids"] = [$"at most {MaxEntries} dead-letter ids, each as the list gives them (<milliseconds>-<sequence>)"],
-            });
-        }
-
         var replayed = await stream.ReplayAsync(request?.Ids, MaxEntries);
         foreach (var entry in replayed)
         {
@@ -55,7 +43,7 @@ public static class DeadLettersApi
     }
 
     /// <summary>A Redis stream entry id: milliseconds, a dash and a sequence number, both unsigned 64-bit.</summary>
-    private static bool IsStreamEntryId(string? id) =>
+    internal static bool IsStreamEntryId(string? id) =>
         id?.Split('-') is [var milliseconds, var sequence]
         && ulong.TryParse(milliseconds, NumberStyles.None, CultureInfo.InvariantCulture, out _)
         && ulong.TryParse(sequence, NumberStyles.None, CultureInfo.InvariantCulture, out _);
@@ -65,7 +53,19 @@ public static class DeadLettersApi
 public sealed record DeadLetterList(long Count, IReadOnlyList<DeadLetter> Entries);
 
 /// <summary>Dead-letter ids to replay; none (or no body) replays every entry, up to <see cref="DeadLettersApi.MaxEntries"/> at a time.</summary>
-public sealed record ReplayRequest(IReadOnlyCollection<string>? Ids);
+public sealed record ReplayRequest(
+    [property: MaxLength(DeadLettersApi.MaxEntries, ErrorMessage = ReplayRequest.IdsRule)] IReadOnlyCollection<string>? Ids) : IValidatableObject
+{
+    public const string IdsRule = "at most 1000 dead-letter ids, each as the list gives them (<milliseconds>-<sequence>)";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Ids?.Any(id => !DeadLettersApi.IsStreamEntryId(id)) == true)
+        {
+            yield return new ValidationResult(IdsRule, [nameof(Ids)]);
+        }
+    }
+}
 
 public sealed record ReplayResult(int Replayed, IReadOnlyList<string> Ids);
 

@@ -25,6 +25,7 @@ internal static class Extensions
         services.AddOptions<Retention.RetentionOptions>().BindConfiguration(Retention.RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddHostedService<Retention.TranscriptRetention>();
         services.AddHealthChecks().AddCheck<ConsumerHealthCheck>(ConsumerHealthCheck.Name, tags: ["ready"]);
+        services.AddValidation();
         return builder;
     }
 }
