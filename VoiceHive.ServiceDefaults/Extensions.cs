@@ -130,9 +130,10 @@ public static class Extensions
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
     {
+        var memoryThreshold = MemoryHealthCheck.ReadThreshold(builder.Configuration[MemoryHealthCheck.ThresholdVariable]);
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy("the process is running"), ["live"])
-            .AddCheck<MemoryHealthCheck>(MemoryHealthCheck.Name, tags: ["ready"], timeout: TimeSpan.FromSeconds(5));
+            .AddCheck(MemoryHealthCheck.Name, new MemoryHealthCheck(memoryThreshold), failureStatus: null, tags: ["ready"], timeout: TimeSpan.FromSeconds(5));
 
         return builder;
     }

@@ -31,16 +31,20 @@ internal static class Extensions
             .ValidateOnStart();
         services.AddOptions<PmsOptions>().BindConfiguration(PmsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<SlaOptions>().Configure<IConfiguration>(SlaOptions.Bind).ValidateDataAnnotations().ValidateOnStart();
+        // AlertWebhook:Token, or ALERT_WEBHOOK_TOKEN where that is unset or blank (a blank one would lock Alertmanager out).
         services.AddOptions<AlertWebhookOptions>()
             .BindConfiguration(AlertWebhookOptions.Section)
-            .Configure<IConfiguration>((options, configuration) => options.Token ??= configuration["ALERT_WEBHOOK_TOKEN"]);
+            .Configure<IConfiguration>((options, configuration) =>
+            {
+                if (string.IsNullOrWhiteSpace(options.Token))
+                {
+                    options.Token = configuration["ALERT_WEBHOOK_TOKEN"];
+                }
+            })
+            .Validate(options => development || !string.IsNullOrWhiteSpace(options.Token),
+                "ALERT_WEBHOOK_TOKEN is not set: outside Development the alert webhook needs a bearer token, and the service does not start without one.")
+            .ValidateOnStart();
         services.AddAlertWebhookAuthentication();
-        if (!development && string.IsNullOrWhiteSpace(builder.Configuration["ALERT_WEBHOOK_TOKEN"])
-            && string.IsNullOrWhiteSpace(builder.Configuration[$"{AlertWebhookOptions.Section}:Token"]))
-        {
-            throw new StartupFailedException(
-                "ALERT_WEBHOOK_TOKEN is not set: outside Development the alert webhook needs a bearer token, and the service does not start without one.");
-        }
 
         services.AddSingleton<OrchestratorMetrics>();
         services.AddSingleton<CallerPrivacy>();

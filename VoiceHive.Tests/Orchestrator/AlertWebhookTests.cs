@@ -38,6 +38,32 @@ public sealed class AlertWebhookTests(SharedServers servers)
         Assert.Equal("Bearer", Assert.Single(response.Headers.WwwAuthenticate).Scheme);
     }
 
+    [Theory]
+    [InlineData("", Token)]
+    [InlineData("   ", Token)]
+    [InlineData("a-section-token", "a-section-token")]
+    public async Task TheSectionsTokenWinsAndABlankOneFallsBackToTheVariable(string sectionToken, string accepted)
+    {
+        // A blank AlertWebhook:Token (an empty variable left in a deployment) must not lock Alertmanager out.
+        await using var app = await OrchestratorDriver.StartAsync(servers,
+            new Dictionary<string, string?>(WithToken) { ["AlertWebhook:Token"] = sectionToken });
+        using var client = app.CreateClient();
+
+        async Task<HttpStatusCode> PostAsync(string token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/monitoring/alerts/webhook") { Content = Json(Payload("firing")) };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await client.SendAsync(request, Cancellation);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(accepted));
+        if (accepted != Token)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(Token));
+        }
+    }
+
     [Fact]
     public async Task EachCredentialOpensOnlyItsOwnDoor()
     {
