@@ -8,12 +8,13 @@ namespace VoiceHive.Orchestrator.Infrastructure;
 /// <summary>
 /// The OpenAPI document declares how to authenticate: the JWT bearer scheme, and on each operation the scope its
 /// policy needs (<c>calls</c> or <c>operations</c>; OpenAPI 3.1 lets a bearer requirement name them). The webhook's own
-/// token is the <c>AlertmanagerToken</c> scheme.
+/// token is the <c>AlertmanagerToken</c> scheme, the scrape token the <c>ScrapeToken</c> one.
 /// </summary>
 internal sealed class BearerSecurityTransformer : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
 {
     public const string JwtScheme = "Bearer";
     public const string WebhookScheme = AlertsApi.WebhookScheme;
+    public const string ScrapeScheme = AuthenticationExtensions.ScrapeScheme;
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -33,6 +34,12 @@ internal sealed class BearerSecurityTransformer : IOpenApiDocumentTransformer, I
             Scheme = "bearer",
             Description = "Alertmanager's webhook token (ALERT_WEBHOOK_TOKEN).",
         };
+        document.Components.SecuritySchemes[ScrapeScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            Description = "Prometheus's scrape token (Monitoring:ScrapeToken); where it is not set, the scrape endpoints are open.",
+        };
         return Task.CompletedTask;
     }
 
@@ -42,8 +49,8 @@ internal sealed class BearerSecurityTransformer : IOpenApiDocumentTransformer, I
         var policies = metadata.OfType<IAuthorizeData>().Select(a => a.Policy).OfType<string>().ToList();
         var scopes = policies.Where(policy => policy is AuthenticationExtensions.CallsPolicy or AuthenticationExtensions.OperationsPolicy)
             .Distinct().ToList();
-        var (scheme, required) = policies.Contains(AlertsApi.WebhookPolicy)
-            ? (WebhookScheme, new List<string>())
+        var (scheme, required) = policies.Contains(AlertsApi.WebhookPolicy) ? (WebhookScheme, new List<string>())
+            : policies.Contains(AuthenticationExtensions.ScrapePolicy) ? (ScrapeScheme, new List<string>())
             : (JwtScheme, scopes);
         if (scheme == JwtScheme && scopes.Count == 0)
         {

@@ -37,7 +37,7 @@ public static class AuthenticationExtensions
     public const string ScrapeTokenSetting = "Monitoring:ScrapeToken";
 
     /// <summary>The scrape endpoints' authentication scheme (a <see cref="SharedTokenOptions"/> one).</summary>
-    private const string ScrapeScheme = "ScrapeToken";
+    public const string ScrapeScheme = "ScrapeToken";
 
     public static TBuilder AddDefaultAuthentication<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder

@@ -111,6 +111,8 @@ public sealed class AuthenticationTests(SharedServers servers)
         Assert.Equal(["operations"], Scopes("/api/calls/{id}", "get"));
         Assert.Equal(["operations"], Scopes("/monitoring/sla", "get"));
         Assert.True(paths.GetProperty("/monitoring/alerts/webhook").GetProperty("post").GetProperty("security")[0].TryGetProperty("AlertmanagerToken", out _));
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ScrapeToken").GetProperty("scheme").GetString());
+        Assert.True(paths.GetProperty("/monitoring/scrape-targets").GetProperty("get").GetProperty("security")[0].TryGetProperty("ScrapeToken", out _));
     }
 
     [Fact]
