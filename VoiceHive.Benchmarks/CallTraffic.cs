@@ -45,10 +45,16 @@ public static class CallTraffic
         return new TrafficResult(calls, failures, clock.Elapsed);
     }
 
-    /// <summary>A call started every 1/<paramref name="rate"/> seconds for <paramref name="duration"/> (at most <paramref name="maxInFlight"/> at once).</summary>
-    public static async Task<TrafficResult> OpenLoopAsync(HttpClient http, double rate, TimeSpan duration, int maxInFlight = 256, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// A call started every 1/<paramref name="rate"/> seconds for <paramref name="duration"/> (at most <paramref name="maxInFlight"/> at once);
+    /// with <paramref name="reportEvery"/>, a line per interval says how many calls completed, failed and were skipped in it.
+    /// </summary>
+    public static async Task<TrafficResult> OpenLoopAsync(HttpClient http, double rate, TimeSpan duration, int maxInFlight = 256,
+        TimeSpan? reportEvery = null, CancellationToken cancellationToken = default)
     {
         long calls = 0, failures = 0, skipped = 0;
+        var reported = (Calls: 0L, Failures: 0L, Skipped: 0L);
+        var nextReport = reportEvery ?? TimeSpan.MaxValue;
         using var slots = new SemaphoreSlim(maxInFlight);
         var running = new List<Task>();
         var random = new Random(7);
@@ -57,6 +63,14 @@ public static class CallTraffic
         {
             for (long n = 0; clock.Elapsed < duration && !cancellationToken.IsCancellationRequested; n++)
             {
+                if (clock.Elapsed >= nextReport)
+                {
+                    var now = (Calls: Interlocked.Read(ref calls), Failures: Interlocked.Read(ref failures), Skipped: skipped);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  load {clock.Elapsed.TotalSeconds:F0} s: {now.Calls - reported.Calls} calls completed, {now.Failures - reported.Failures} failed, {now.Skipped - reported.Skipped} skipped"));
+                    (reported, nextReport) = (now, nextReport + reportEvery!.Value);
+                }
+
                 var due = TimeSpan.FromSeconds(n / rate);
                 if (due > clock.Elapsed)
                 {

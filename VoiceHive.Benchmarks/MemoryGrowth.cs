@@ -61,7 +61,7 @@ public static class MemoryGrowth
                     samples.Add((clock.Elapsed, orchestrator.ResidentBytes(), worker.ResidentBytes()));
                 }
             });
-            var load = await CallTraffic.OpenLoopAsync(http, rate, options.MemoryDuration);
+            var load = await CallTraffic.OpenLoopAsync(http, rate, options.MemoryDuration, reportEvery: TimeSpan.FromMinutes(1));
             await sampling.CancelAsync();
             try
             {
