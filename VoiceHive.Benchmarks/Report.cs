@@ -6,7 +6,7 @@ namespace VoiceHive.Benchmarks;
 
 /// <summary>Command-line options of the runner.</summary>
 public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks, TimeSpan MemoryDuration, string Output, string CommandLine,
-    IReadOnlyDictionary<string, string> ServiceEnvironment, bool Update, double? MemoryRate = null)
+    IReadOnlyDictionary<string, string> ServiceEnvironment, bool Update, double? MemoryRate = null, bool IngestHttpFloor = false)
 {
     public static readonly string[] All = ["telemetry", "scrape", "ingest", "pipeline", "alerts", "memory"];
 
@@ -19,11 +19,19 @@ public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks
         var environment = new Dictionary<string, string>();
         var update = false;
         double? memoryRate = null;
+        var ingestHttpFloor = false;
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--update")
             {
                 update = true;
+                continue;
+            }
+
+            if (args[i] == "--ingest-http-floor")
+            {
+                // For profiling the webhook ingest: also compare it with the floor behind a bare HTTP endpoint.
+                ingestHttpFloor = true;
                 continue;
             }
 
@@ -51,7 +59,7 @@ public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks
                     output = Path.GetFullPath(value);
                     break;
                 default:
-                    throw new ArgumentException($"Unknown option {args[i]} (--runs, --only, --memory-minutes, --memory-rate, --env, --update, --output)");
+                    throw new ArgumentException($"Unknown option {args[i]} (--runs, --only, --memory-minutes, --memory-rate, --ingest-http-floor, --env, --update, --output)");
             }
 
             i++;
@@ -69,7 +77,7 @@ public sealed record BenchmarkOptions(int Runs, IReadOnlyList<string> Benchmarks
             ordered.Insert(0, "telemetry");
         }
 
-        return new BenchmarkOptions(runs, ordered, TimeSpan.FromMinutes(memoryMinutes), output, "eng/bench.sh " + string.Join(' ', args), environment, update, memoryRate);
+        return new BenchmarkOptions(runs, ordered, TimeSpan.FromMinutes(memoryMinutes), output, "eng/bench.sh " + string.Join(' ', args), environment, update, memoryRate, ingestHttpFloor);
     }
 }
 

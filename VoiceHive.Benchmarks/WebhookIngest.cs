@@ -3,6 +3,14 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -89,16 +97,82 @@ public static class WebhookIngest
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"run {run}: {ours:F0} vs {floor:F0} alerts/s → {ours / floor:F3}"));
         }
 
+        if (options.IngestHttpFloor)
+        {
+            await CompareWithHttpFloorAsync(http, data, options.Runs);
+        }
+
         return new Figure("3. Webhook ingest", $"alerts per second, notifications of {AlertsPerNotification}, {Concurrency} senders", "alerts/s",
             Stats.Median(webhook), "raw batched Npgsql inserts", Stats.Median(raw), ratios, "≥ 0.85", f => f.MedianRatio >= 0.85,
             string.Create(CultureInfo.InvariantCulture,
                 $"Webhook: POST /monitoring/alerts/webhook with the bearer token, each alert a new (fingerprint, startsAt), so each is stored with its timeline entry and outbox message; {acknowledged} alerts acknowledged and every one found in PostgreSQL afterwards. Floor: per notification one statement (atomic, so no transaction) inserting the same alert, timeline and outbox rows from arrays as plain inserts (no conflict handling, no payload built in SQL), with the same Npgsql settings as the services (Max Auto Prepare 64). After unmeasured {WarmupPass.TotalSeconds:F0} s passes of each until the orchestrator's tiered compilation was over (its tiered-compilation threads used at most {JitQuiet.TotalMilliseconds:F0} ms of CPU in a pair of passes; {warmupPasses} pairs), each run alternates the two in {Slice.TotalSeconds:F0} s slices, {Rounds} of each in ABBA order ({Rounds * Slice.TotalSeconds:F0} s measured per side), so that drift and the outbox relay's backlog from the slice before fall on both alike. Durable PostgreSQL (fsync and synchronous commit on)."));
     }
 
-    private static async Task PostAsync(HttpClient http, Notification notification)
+    /// <summary>
+    /// For profiling (<c>--ingest-http-floor</c>), not in the report: the webhook against the same floor behind a bare
+    /// HTTP endpoint (Kestrel in this process, the body deserialized, the statement run, 200), in the same ABBA slices.
+    /// What separates the two is the service's own request path (authentication, rate limiting, validation, the
+    /// idempotent statement, telemetry, logging); what both pay, HTTP on both ends, is no longer counted against it.
+    /// </summary>
+    private static async Task CompareWithHttpFloorAsync(HttpClient webhook, NpgsqlDataSource data, int runs)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        await using var floor = builder.Build();
+        floor.MapPost("/ingest", async (HttpRequest request) =>
+        {
+            using var body = await JsonDocument.ParseAsync(request.Body);
+            var alerts = body.RootElement.GetProperty("alerts").EnumerateArray().Select(alert => new Alert(
+                alert.GetProperty("fingerprint").GetString()!,
+                alert.GetProperty("startsAt").GetDateTimeOffset(),
+                alert.GetProperty("labels").Deserialize<Dictionary<string, string>>()!,
+                alert.GetProperty("annotations").Deserialize<Dictionary<string, string>>()!,
+                alert.GetProperty("generatorURL").GetString()!)).ToList();
+            await InsertAsync(data, new Notification(alerts, ""));
+            return Results.Ok();
+        });
+        await floor.StartAsync();
+        var address = floor.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(address) };
+        Task Send(Notification notification) => PostAsync(http, notification, "ingest");
+
+        await LoopAsync(WarmupPass, "warmfloorhttp", (notification, _) => Send(notification));
+        for (var run = 1; run <= runs; run++)
+        {
+            var tag = string.Create(CultureInfo.InvariantCulture, $"x{run}{Guid.NewGuid().ToString("N")[..6]}");
+            long hook = 0, bare = 0;
+            TimeSpan hookTime = TimeSpan.Zero, bareTime = TimeSpan.Zero;
+            for (var round = 0; round < Rounds; round++)
+            {
+                for (var side = 0; side < 2; side++)
+                {
+                    if ((side == 0) == (round % 2 == 0))
+                    {
+                        var (notifications, elapsed) = await LoopAsync(Slice, $"{tag}h{round}", (notification, _) => PostAsync(webhook, notification));
+                        (hook, hookTime) = (hook + notifications, hookTime + elapsed);
+                    }
+                    else
+                    {
+                        var (notifications, elapsed) = await LoopAsync(Slice, $"{tag}b{round}", (notification, _) => Send(notification));
+                        (bare, bareTime) = (bare + notifications, bareTime + elapsed);
+                    }
+                }
+            }
+
+            var ours = hook * AlertsPerNotification / hookTime.TotalSeconds;
+            var floorRate = bare * AlertsPerNotification / bareTime.TotalSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"http floor run {run}: webhook {ours:F0} vs floor behind HTTP {floorRate:F0} alerts/s → {ours / floorRate:F3}"));
+        }
+
+        await floor.StopAsync();
+    }
+
+    private static async Task PostAsync(HttpClient http, Notification notification, string path = "monitoring/alerts/webhook")
     {
         using var content = new StringContent(notification.Json, Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync("monitoring/alerts/webhook", content);
+        using var response = await http.PostAsync(path, content);
         if (!response.IsSuccessStatusCode)
         {
             throw new InvalidOperationException($"The webhook answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");

@@ -9,6 +9,7 @@
 #   eng/bench.sh --only alerts --update                       re-measure some; keep the other rows of the report
 #   eng/bench.sh --only ingest --runs 1 --env Logging__LogLevel__Default=Warning   a service setting changed, to profile
 #   eng/bench.sh --only memory --runs 1 --memory-rate 60                          memory alone, at a given load (calls/s)
+#   eng/bench.sh --only ingest --runs 3 --ingest-http-floor                         the webhook also against the floor behind HTTP (printed)
 #
 # Benchmarks are not tests: the test command never runs them, and nothing asserts a time. Each figure is the
 # median of the runs, each run a ratio against a baseline measured in the same run. Exit code 1 when a
