@@ -55,42 +55,22 @@ public static class WebhookIngest
         long acknowledged = 0;
         for (var run = 1; run <= options.Runs; run++)
         {
-            // The two sides alternate in short slices (ABBA: webhook first in the odd rounds), so that the machine's
-            // drift and the relay's backlog from the slice before fall on both alike.
             var tag = string.Create(CultureInfo.InvariantCulture, $"r{run}{Guid.NewGuid().ToString("N")[..6]}");
-            long hookNotifications = 0, rawNotifications = 0;
-            TimeSpan hookTime = TimeSpan.Zero, rawTime = TimeSpan.Zero;
-            for (var round = 0; round < Rounds; round++)
-            {
-                for (var side = 0; side < 2; side++)
-                {
-                    if ((side == 0) == (round % 2 == 0))
-                    {
-                        var (notifications, elapsed) = await LoopAsync(Slice, $"{tag}h{round}", (body, _) => PostAsync(http, body));
-                        (hookNotifications, hookTime) = (hookNotifications + notifications, hookTime + elapsed);
-                    }
-                    else
-                    {
-                        var (notifications, elapsed) = await LoopAsync(Slice, $"{tag}f{round}", (notification, _) => InsertAsync(data, notification));
-                        (rawNotifications, rawTime) = (rawNotifications + notifications, rawTime + elapsed);
-                    }
-                }
-            }
+            var (hook, bare) = await AlternateAsync(tag, notification => PostAsync(http, notification), notification => InsertAsync(data, notification));
 
             // Durable: every acknowledged alert is a row.
-            acknowledged += hookNotifications * AlertsPerNotification;
+            acknowledged += hook.Notifications * AlertsPerNotification;
             await using (var count = data.CreateCommand("SELECT count(*) FROM alerts WHERE fingerprint LIKE @prefix"))
             {
                 count.Parameters.AddWithValue("prefix", tag + "h%");
                 var stored = (long)(await count.ExecuteScalarAsync())!;
-                if (stored != hookNotifications * AlertsPerNotification)
+                if (stored != hook.Notifications * AlertsPerNotification)
                 {
-                    throw new InvalidOperationException($"{hookNotifications * AlertsPerNotification} alerts were acknowledged, {stored} stored.");
+                    throw new InvalidOperationException($"{hook.Notifications * AlertsPerNotification} alerts were acknowledged, {stored} stored.");
                 }
             }
 
-            var ours = hookNotifications * AlertsPerNotification / hookTime.TotalSeconds;
-            var floor = rawNotifications * AlertsPerNotification / rawTime.TotalSeconds;
+            var (ours, floor) = (hook.AlertsPerSecond, bare.AlertsPerSecond);
             webhook.Add(ours);
             raw.Add(floor);
             ratios.Add(ours / floor);
@@ -141,32 +121,39 @@ public static class WebhookIngest
         for (var run = 1; run <= runs; run++)
         {
             var tag = string.Create(CultureInfo.InvariantCulture, $"x{run}{Guid.NewGuid().ToString("N")[..6]}");
-            long hook = 0, bare = 0;
-            TimeSpan hookTime = TimeSpan.Zero, bareTime = TimeSpan.Zero;
-            for (var round = 0; round < Rounds; round++)
-            {
-                for (var side = 0; side < 2; side++)
-                {
-                    if ((side == 0) == (round % 2 == 0))
-                    {
-                        var (notifications, elapsed) = await LoopAsync(Slice, $"{tag}h{round}", (notification, _) => PostAsync(webhook, notification));
-                        (hook, hookTime) = (hook + notifications, hookTime + elapsed);
-                    }
-                    else
-                    {
-                        var (notifications, elapsed) = await LoopAsync(Slice, $"{tag}b{round}", (notification, _) => Send(notification));
-                        (bare, bareTime) = (bare + notifications, bareTime + elapsed);
-                    }
-                }
-            }
-
-            var ours = hook * AlertsPerNotification / hookTime.TotalSeconds;
-            var floorRate = bare * AlertsPerNotification / bareTime.TotalSeconds;
+            var (hook, bare) = await AlternateAsync(tag, notification => PostAsync(webhook, notification), Send);
+            var (ours, floorRate) = (hook.AlertsPerSecond, bare.AlertsPerSecond);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"http floor run {run}: webhook {ours:F0} vs floor behind HTTP {floorRate:F0} alerts/s → {ours / floorRate:F3}"));
         }
 
         await floor.StopAsync();
+    }
+
+    /// <summary>
+    /// The two sides in short slices, <see cref="Rounds"/> of each in ABBA order (the first side first in the odd rounds),
+    /// so that the machine's drift and the outbox relay's backlog from the slice before fall on both alike. The first
+    /// side's alerts are tagged <c>{tag}h…</c>.
+    /// </summary>
+    private static async Task<(Throughput First, Throughput Second)> AlternateAsync(string tag, Func<Notification, Task> first, Func<Notification, Task> second)
+    {
+        var sides = new Throughput[] { new(0, TimeSpan.Zero), new(0, TimeSpan.Zero) };
+        for (var round = 0; round < Rounds; round++)
+        {
+            foreach (var side in round % 2 == 0 ? [0, 1] : (int[])[1, 0])
+            {
+                var (notifications, elapsed) = await LoopAsync(Slice, $"{tag}{(side == 0 ? 'h' : 'f')}{round}",
+                    (notification, _) => side == 0 ? first(notification) : second(notification));
+                sides[side] = new(sides[side].Notifications + notifications, sides[side].Elapsed + elapsed);
+            }
+        }
+
+        return (sides[0], sides[1]);
+    }
+
+    private sealed record Throughput(long Notifications, TimeSpan Elapsed)
+    {
+        public double AlertsPerSecond => Notifications * AlertsPerNotification / Elapsed.TotalSeconds;
     }
 
     private static async Task PostAsync(HttpClient http, Notification notification, string path = "monitoring/alerts/webhook")
