@@ -43,9 +43,10 @@ public sealed class BackgroundTracingTests(SharedServers servers)
         spans.Clear();
         await Task.Delay(TimeSpan.FromSeconds(3), Cancellation);
         // Aspire's Redis tracing turns the commands made outside any span into spans later (every 10 s, and when the
-        // tracer provider stops): stopping the hosts makes it hand over what the loops did in these 3 s.
-        await tracedOrchestrator.DisposeAsync();
-        await tracedWorker.DisposeAsync();
+        // tracer provider stops): stopping the hosts makes it hand over what the loops did in these 3 s. The parent
+        // factories dispose the derived ones and wait until their containers (and tracer providers) are disposed.
+        await orchestrator.DisposeAsync();
+        await worker.DisposeAsync();
 
         var roots = spans.Where(span => span.ParentSpanId == default).Select(span => $"{span.Source.Name}: {span.DisplayName}").ToList();
         Assert.True(roots.Count == 0, "root spans of idle loops: " + string.Join(", ", roots.Distinct()));
@@ -68,9 +69,10 @@ public sealed class BackgroundTracingTests(SharedServers servers)
         await client.EndAsync(call, "resolved");
         await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"), count => count == 2,
             "both events to be processed", cancellationToken: Cancellation);
-        // The Redis commands' spans are made after their parent ends (every 10 s, and when the tracer provider stops).
-        await tracedOrchestrator.DisposeAsync();
-        await tracedWorker.DisposeAsync();
+        // The Redis commands' spans are made after their parent ends (every 10 s, and when the tracer provider stops);
+        // the parent factories wait until the derived hosts' containers are disposed.
+        await orchestrator.DisposeAsync();
+        await worker.DisposeAsync();
 
         // Each provider of the process sees every activity: one span per id.
         var all = spans.GroupBy(span => span.SpanId).Select(group => group.First()).ToList();
