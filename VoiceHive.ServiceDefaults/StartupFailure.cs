@@ -47,10 +47,16 @@ public static class StartupFailures
     public static string? Describe(Exception exception) => exception switch
     {
         StartupFailedException failure => $"Start-up failed: {failure.Message}",
-        OptionsValidationException invalid => $"Start-up failed: invalid configuration ({invalid.OptionsType.Name}): {string.Join(" ", invalid.Failures)}",
+        OptionsValidationException invalid => $"Start-up failed: {Reason(invalid)}",
         AggregateException { InnerExceptions: [var single] } => Describe(single),
+        // ValidateOnStart reports every options type that failed at once (several settings missing in a new deployment).
+        AggregateException { InnerExceptions: var all } when all.Count > 1 && all.All(inner => inner is OptionsValidationException) =>
+            $"Start-up failed: {string.Join("; ", all.Cast<OptionsValidationException>().Select(Reason))}",
         _ => null,
     };
+
+    private static string Reason(OptionsValidationException invalid) =>
+        $"invalid configuration ({invalid.OptionsType.Name}): {string.Join(" ", invalid.Failures)}";
 
     private sealed class StartState
     {
