@@ -65,10 +65,8 @@ public static class CallTraffic
             {
                 if (clock.Elapsed >= nextReport)
                 {
-                    var now = (Calls: Interlocked.Read(ref calls), Failures: Interlocked.Read(ref failures), Skipped: skipped);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  load {clock.Elapsed.TotalSeconds:F0} s: {now.Calls - reported.Calls} calls completed, {now.Failures - reported.Failures} failed, {now.Skipped - reported.Skipped} skipped"));
-                    (reported, nextReport) = (now, nextReport + reportEvery!.Value);
+                    Report();
+                    nextReport += reportEvery!.Value;
                 }
 
                 var due = TimeSpan.FromSeconds(n / rate);
@@ -117,7 +115,21 @@ public static class CallTraffic
             await Task.WhenAll(running);
         }
 
+        if (reportEvery is not null)
+        {
+            // The last interval, up to the end of the calls still under way.
+            Report();
+        }
+
         return new TrafficResult(calls, failures + skipped, clock.Elapsed);
+
+        void Report()
+        {
+            var now = (Calls: Interlocked.Read(ref calls), Failures: Interlocked.Read(ref failures), Skipped: skipped);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  load {clock.Elapsed.TotalSeconds:F0} s: {now.Calls - reported.Calls} calls completed, {now.Failures - reported.Failures} failed, {now.Skipped - reported.Skipped} skipped"));
+            reported = now;
+        }
     }
 
     /// <summary>One call; false if any request of it failed.</summary>
