@@ -44,19 +44,18 @@ public static class StartupFailures
     }
 
     /// <summary>The one line for a start-up failure, or null for any other exception.</summary>
-    public static string? Describe(Exception exception) => exception switch
+    public static string? Describe(Exception exception) => Reason(exception) is { } reason ? $"Start-up failed: {reason}" : null;
+
+    // An aggregate (ValidateOnStart's, when several options types fail at once, say in a new deployment missing two
+    // settings) is described when every exception in it is, in one line; with any other exception in it, it is a bug.
+    private static string? Reason(Exception exception) => exception switch
     {
-        StartupFailedException failure => $"Start-up failed: {failure.Message}",
-        OptionsValidationException invalid => $"Start-up failed: {Reason(invalid)}",
-        AggregateException { InnerExceptions: [var single] } => Describe(single),
-        // ValidateOnStart reports every options type that failed at once (several settings missing in a new deployment).
-        AggregateException { InnerExceptions: var all } when all.Count > 1 && all.All(inner => inner is OptionsValidationException) =>
-            $"Start-up failed: {string.Join("; ", all.Cast<OptionsValidationException>().Select(Reason))}",
+        StartupFailedException failure => failure.Message,
+        OptionsValidationException invalid => $"invalid configuration ({invalid.OptionsType.Name}): {string.Join(" ", invalid.Failures)}",
+        AggregateException { InnerExceptions: { Count: > 0 } all } when all.Select(Reason).ToList() is var reasons && reasons.All(r => r is not null) =>
+            string.Join("; ", reasons),
         _ => null,
     };
-
-    private static string Reason(OptionsValidationException invalid) =>
-        $"invalid configuration ({invalid.OptionsType.Name}): {string.Join(" ", invalid.Failures)}";
 
     private sealed class StartState
     {
