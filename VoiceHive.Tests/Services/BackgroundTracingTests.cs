@@ -9,7 +9,7 @@ using VoiceHive.Tests.Infrastructure;
 namespace VoiceHive.Tests.Services;
 
 /// <summary>
-/// The background loops (outbox relay, event consumer, lag sampler, transcript retention, degraded-hotel refresh)
+/// The background loops (outbox relay, event consumer, lag sampler, retention, degraded-hotel refresh)
 /// leave nothing in the traces while there is nothing to do, and a pass that does work is one span with its work
 /// under it. What is counted is what the services' own tracer providers export. Runs alone: activity sources are
 /// process-wide, so another host's loops would show here.

@@ -36,4 +36,56 @@ public sealed class RetentionTests(SharedServers servers)
         Assert.Equal(2, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM calls"));
         Assert.Equal(25, metrics.Sum("voicehive_retention_deleted_total", ("table", "call_turns")));
     }
+
+    [Fact]
+    public async Task DispatchedOutboxMessagesAndProcessedEventsOlderThanTheirWindowsAreDeletedAndNothingPendingIs()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using (var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString))
+        {
+            // Its migrations only: its relay would dispatch the pending message below.
+            orchestrator.CreateClient().Dispose();
+        }
+
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Retention:Outbox"] = "2.00:00:00",
+            ["Retention:ProcessedEvents"] = "30.00:00:00",
+            ["Retention:Interval"] = "00:00:00.200",
+            ["Retention:BatchSize"] = "7",
+        });
+        using var client = worker.CreateClient();
+
+        var now = DateTimeOffset.UtcNow;
+        string Id(TimeSpan age) => Guid.CreateVersion7(now - age).ToString();
+        var tenDays = TimeSpan.FromDays(10);
+        var oldDispatched = Enumerable.Range(0, 20).Select(_ => $"('{Id(tenDays)}', 'call.ended', '{{}}', now() - interval '10 days', now() - interval '10 days')");
+        await TestDatabase.ExecuteAsync(database, $"""
+            INSERT INTO outbox_messages (id, type, payload, created_at, dispatched_at) VALUES
+                {string.Join(",\n", oldDispatched)},
+                ('{Id(tenDays)}', 'call.ended', '{"{}"}', now() - interval '10 days', now() - interval '1 hour'),
+                ('{Id(tenDays)}', 'call.ended', '{"{}"}', now() - interval '10 days', NULL),
+                ('{Id(TimeSpan.Zero)}', 'call.ended', '{"{}"}', now(), now());
+            INSERT INTO processed_events (event_id, handler, processed_at) VALUES
+                ('{Id(TimeSpan.FromDays(40))}', 'call.ended', now() - interval '40 days'),
+                ('{Id(TimeSpan.FromDays(40))}', 'alert.firing', now() - interval '40 days'),
+                ('{Id(TimeSpan.FromDays(40))}', 'call.ended', now() - interval '1 day'),
+                ('{Id(TimeSpan.Zero)}', 'call.ended', now());
+            """);
+
+
+        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"), count => count == 2,
+            "old processed events to be deleted", cancellationToken: TestContext.Current.CancellationToken);
+        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages"), count => count == 3,
+            "old dispatched messages to be deleted", cancellationToken: TestContext.Current.CancellationToken);
+        var metrics = Orchestrator.Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", TestContext.Current.CancellationToken));
+
+        // Kept: the message dispatched an hour ago, the one still waiting for Redis, the new one.
+        Assert.Equal(1, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NULL"));
+        Assert.Equal(0, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at < now() - interval '2 days'"));
+        // Kept: an old event processed yesterday (a late redelivery) and today's.
+        Assert.Equal(0, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events WHERE processed_at < now() - interval '30 days'"));
+        Assert.Equal(20, metrics.Sum("voicehive_retention_deleted_total", ("table", "outbox_messages")));
+        Assert.Equal(2, metrics.Sum("voicehive_retention_deleted_total", ("table", "processed_events")));
+    }
 }

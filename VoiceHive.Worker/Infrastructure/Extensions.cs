@@ -23,7 +23,7 @@ internal static class Extensions
         services.AddHostedService(sp => sp.GetRequiredService<EventConsumer>());
         services.AddHostedService<ConsumerLagSampler>();
         services.AddOptions<Retention.RetentionOptions>().BindConfiguration(Retention.RetentionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddHostedService<Retention.TranscriptRetention>();
+        services.AddHostedService<Retention.DataRetention>();
         services.AddHealthChecks().AddCheck<ConsumerHealthCheck>(ConsumerHealthCheck.Name, tags: ["ready"]);
         services.AddValidation();
         return builder;
