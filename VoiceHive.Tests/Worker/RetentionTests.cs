@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Worker;
@@ -40,20 +42,13 @@ public sealed class RetentionTests(SharedServers servers)
     [Fact]
     public async Task DispatchedOutboxMessagesAndProcessedEventsOlderThanTheirWindowsAreDeletedAndNothingPendingIs()
     {
-        var database = await servers.Postgres.CreateDatabaseAsync();
-        await using (var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString))
-        {
-            // Its migrations only: its relay would dispatch the pending message below.
-            orchestrator.CreateClient().Dispose();
-        }
-
-        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, new Dictionary<string, string?>
+        var (database, worker) = await WorkerOnMigratedDatabaseAsync(new()
         {
             ["Retention:Outbox"] = "2.00:00:00",
-            ["Retention:ProcessedEvents"] = "30.00:00:00",
-            ["Retention:Interval"] = "00:00:00.200",
+            ["Retention:Events"] = "30.00:00:00",
             ["Retention:BatchSize"] = "7",
         });
+        await using var _ = worker;
         using var client = worker.CreateClient();
 
         var now = DateTimeOffset.UtcNow;
@@ -78,14 +73,58 @@ public sealed class RetentionTests(SharedServers servers)
             "old processed events to be deleted", cancellationToken: TestContext.Current.CancellationToken);
         await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages"), count => count == 3,
             "old dispatched messages to be deleted", cancellationToken: TestContext.Current.CancellationToken);
-        var metrics = Orchestrator.Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", TestContext.Current.CancellationToken));
+        // The counter goes up after each statement: wait for the last.
+        var metrics = await Eventually.Until(async () => Orchestrator.Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", TestContext.Current.CancellationToken)),
+            m => m.Sum("voicehive_retention_deleted_total", ("table", "processed_events")) == 2 && m.Sum("voicehive_retention_deleted_total", ("table", "outbox_messages")) == 20,
+            "the deletions to be counted", cancellationToken: TestContext.Current.CancellationToken);
 
         // Kept: the message dispatched an hour ago, the one still waiting for Redis, the new one.
         Assert.Equal(1, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NULL"));
         Assert.Equal(0, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at < now() - interval '2 days'"));
         // Kept: an old event processed yesterday (a late redelivery) and today's.
         Assert.Equal(0, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events WHERE processed_at < now() - interval '30 days'"));
-        Assert.Equal(20, metrics.Sum("voicehive_retention_deleted_total", ("table", "outbox_messages")));
-        Assert.Equal(2, metrics.Sum("voicehive_retention_deleted_total", ("table", "processed_events")));
+        Assert.Equal(0, metrics.Sum("voicehive_retention_deleted_total", ("table", "call_turns")));
+    }
+
+    [Fact]
+    public async Task StreamEntriesAndDeadLettersOlderThanTheEventWindowAreTrimmed()
+    {
+        var (database, worker) = await WorkerOnMigratedDatabaseAsync(new() { ["Retention:Events"] = "30.00:00:00" });
+        await using var _ = worker;
+        using var client = worker.CreateClient();
+        var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        var stream = EventStreams.Of(database);
+        var old = DateTimeOffset.UtcNow.AddDays(-40).ToUnixTimeMilliseconds();
+        // Events of a type the worker has no handler for (it records them as ignored), 40 days old by their stream ids, then new ones.
+        NameValueEntry[] Event() => [new("id", Guid.CreateVersion7().ToString()), new("type", "test.unknown"), new("payload", "{}")];
+        for (var i = 0; i < 3; i++)
+        {
+            await redis.StreamAddAsync(stream, Event(), messageId: $"{old}-{i}");
+            await redis.StreamAddAsync(stream + ":dead", [new("reason", "old"), .. Event()], messageId: $"{old}-{i}");
+        }
+
+        await redis.StreamAddAsync(stream, Event());
+        await redis.StreamAddAsync(stream + ":dead", [new("reason", "new"), .. Event()]);
+
+        await Eventually.Until(async () => Orchestrator.Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", TestContext.Current.CancellationToken)),
+            m => m.Sum("voicehive_retention_deleted_total", ("table", "event_stream")) == 3 && m.Sum("voicehive_retention_deleted_total", ("table", "dead_letters")) == 3,
+            "the old entries to be trimmed", cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, await redis.StreamLengthAsync(stream));
+        Assert.Equal("new", (string?)(await redis.StreamRangeAsync(stream + ":dead")).Single()["reason"]);
+    }
+
+    /// <summary>A new database with both services' schema, and a worker whose retention runs every 200 ms; the orchestrator is stopped, so its relay dispatches nothing.</summary>
+    private async Task<(string Database, WorkerApplication Worker)> WorkerOnMigratedDatabaseAsync(Dictionary<string, string?> settings)
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using (var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString))
+        {
+            orchestrator.CreateClient().Dispose();
+        }
+
+        var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, new Dictionary<string, string?>(settings) { ["Retention:Interval"] = "00:00:00.200" });
+        worker.CreateClient().Dispose();
+        return (database, worker);
     }
 }

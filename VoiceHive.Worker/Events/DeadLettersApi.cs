@@ -9,7 +9,8 @@ namespace VoiceHive.Worker.Events;
 /// The dead-letter stream for operators (scope <c>operations</c>): <c>GET /admin/dead-letters</c> lists what is there
 /// (without payloads), <c>POST /admin/dead-letters/replay</c> puts entries back on the event stream, all of them or
 /// those named, and answers how many. Replaying is safe: an event applied meanwhile is recognised by its id and not
-/// applied twice; one still failing comes back after <c>Consumer:MaxDeliveries</c>.
+/// applied twice (dead letters are kept for <c>Retention:Events</c>, no longer than the record of applied events); one
+/// still failing comes back after <c>Consumer:MaxDeliveries</c>.
 /// </summary>
 public static class DeadLettersApi
 {

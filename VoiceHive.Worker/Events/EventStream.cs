@@ -87,7 +87,8 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
 
     /// <summary>
     /// Puts dead-lettered entries back on the stream with their original fields (event id included, so an event
-    /// applied in the meantime is recognised as a duplicate), then removes them from the dead-letter stream.
+    /// applied in the meantime is recognised as a duplicate: dead letters are kept no longer than that record, see
+    /// <c>Retention:Events</c>), then removes them from the dead-letter stream.
     /// All of them, or those with the given dead-letter ids. Returns the original entries put back.
     /// </summary>
     public async Task<IReadOnlyList<DeadLetter>> ReplayAsync(IReadOnlyCollection<string>? ids, int limit)
@@ -114,6 +115,15 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
 
         return replayed;
     }
+
+    /// <summary>Whether <paramref name="key"/> holds an entry added before <paramref name="cutoff"/> (its oldest, by id).</summary>
+    public async Task<bool> HasEntriesBeforeAsync(RedisKey key, DateTimeOffset cutoff) =>
+        // An end id without a sequence number means the last entry of that millisecond.
+        (await Database.StreamRangeAsync(key, maxId: (cutoff.ToUnixTimeMilliseconds() - 1).ToString(CultureInfo.InvariantCulture), count: 1)).Length > 0;
+
+    /// <summary>Deletes the entries of <paramref name="key"/> added before <paramref name="cutoff"/> (XTRIM MINID, exact); returns how many.</summary>
+    public Task<long> TrimBeforeAsync(RedisKey key, DateTimeOffset cutoff) =>
+        Database.StreamTrimByMinIdAsync(key, cutoff.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + "-0");
 
     /// <summary>The group's lag (entries not yet delivered) and pending count (delivered, not acknowledged).</summary>
     public async Task<(long Lag, long Pending)> GroupStateAsync()

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
+using StackExchange.Redis;
+using VoiceHive.Worker.Events;
 using VoiceHive.Worker.Infrastructure;
 
 namespace VoiceHive.Worker.Retention;
@@ -13,15 +15,18 @@ namespace VoiceHive.Worker.Retention;
 /// call records and their SLA figures are kept;</item>
 /// <item>outbox messages dispatched to the stream longer ago than <see cref="RetentionOptions.Outbox"/> (a message
 /// still waiting for Redis is never deleted);</item>
-/// <item>the worker's record of the events it applied, older than <see cref="RetentionOptions.ProcessedEvents"/>:
-/// the window in which a redelivered event is recognised and not applied twice.</item>
+/// <item>events older than <see cref="RetentionOptions.Events"/>: the worker's record of the events it applied, and
+/// the entries of the event stream and of its dead-letter stream. The record is what recognises an event that comes
+/// again, and the streams are where it can come again from (a consumer group created anew reads its stream from the
+/// start; an operator replays dead letters), so one window bounds all three.</item>
 /// </list>
-/// Every table shares one database, whose schema the orchestrator's migrations own. A pass with nothing to delete
-/// leaves no trace (it looks with instrumentation suppressed); each kind that has rows to delete is one
-/// <c>retain {kind}</c> span with its statements as children.
+/// The tables share one database (the orchestrator's migrations own all but processed_events, which is the worker's).
+/// A pass with nothing to delete leaves no trace (it looks with instrumentation suppressed, or, for Redis, outside any
+/// span); each kind that has something to delete is one <c>retain {kind}</c> span with its commands as children.
 /// </summary>
 public sealed partial class DataRetention(
     NpgsqlDataSource dataSource,
+    EventStream stream,
     IOptions<RetentionOptions> options,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
@@ -34,7 +39,7 @@ public sealed partial class DataRetention(
     [
         new("transcripts", "call_turns", "id", "created_at < @cutoff", o => o.Transcripts),
         new("outbox", "outbox_messages", "id", "id < @cutoffId AND dispatched_at < @cutoff", o => o.Outbox),
-        new("processed events", "processed_events", "event_id, handler", "event_id < @cutoffId AND processed_at < @cutoff", o => o.ProcessedEvents),
+        new("processed events", "processed_events", "event_id, handler", "event_id < @cutoffId AND processed_at < @cutoff", o => o.Events),
     ];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -54,6 +59,22 @@ public sealed partial class DataRetention(
                 catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
                 {
                     LogFailed(logger, rule.Table, exception.GetType().Name);
+                }
+            }
+
+            foreach (var (name, key) in Streams)
+            {
+                try
+                {
+                    var trimmed = await TrimStreamAsync(name, key);
+                    if (trimmed > 0)
+                    {
+                        LogDeleted(logger, trimmed, key.ToString(), options.Value.Events.TotalDays);
+                    }
+                }
+                catch (Exception exception) when (exception is RedisException or TimeoutException)
+                {
+                    LogFailed(logger, key.ToString(), exception.GetType().Name);
                 }
             }
 
@@ -103,6 +124,26 @@ public sealed partial class DataRetention(
         return total;
     }
 
+    private (string Name, RedisKey Key)[] Streams => [("event stream", stream.StreamKey), ("dead letters", stream.DeadLetterKey)];
+
+    /// <summary>Deletes the entries of one stream older than <see cref="RetentionOptions.Events"/>; returns how many.</summary>
+    private async Task<long> TrimStreamAsync(string name, RedisKey key)
+    {
+        var cutoff = timeProvider.GetUtcNow() - options.Value.Events;
+        // A Redis command outside any span is not exported (see UntracedWorkSampler), so the look needs no suppression.
+        if (!await stream.HasEntriesBeforeAsync(key, cutoff))
+        {
+            return 0;
+        }
+
+        using var activity = WorkerTelemetry.ActivitySource.StartActivity($"retain {name}");
+        var trimmed = await stream.TrimBeforeAsync(key, cutoff);
+        metrics.RetentionDeleted(name.Replace(' ', '_'), trimmed);
+        activity?.SetTag("messaging.destination.name", key.ToString());
+        activity?.SetTag("voicehive.retention.deleted", trimmed);
+        return trimmed;
+    }
+
     private NpgsqlCommand Command(string sql, DateTimeOffset cutoff)
     {
         var command = dataSource.CreateCommand(sql);
@@ -115,7 +156,7 @@ public sealed partial class DataRetention(
     /// <summary>Rows of <paramref name="Table"/> matching <paramref name="Expired"/> are deleted, oldest first by <paramref name="Key"/> (its primary key).</summary>
     private sealed record RetentionRule(string Name, string Table, string Key, string Expired, Func<RetentionOptions, TimeSpan> Window);
 
-    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Deleted {Count} rows of {Table} older than {Days} days")]
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Deleted {Count} entries of {Table} older than {Days} days")]
     private static partial void LogDeleted(ILogger logger, long count, string table, double days);
 
     [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Retention of {Table} failed ({ExceptionType}); retrying at the next interval")]
@@ -135,12 +176,13 @@ public sealed class RetentionOptions
     public TimeSpan Outbox { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
-    /// How long an applied event is remembered. An event comes again when the relay sent it and could not record that
-    /// (it sends it again once PostgreSQL answers), or when a consumer died before acknowledging it: within the
-    /// longest outage to ride out, so days, not minutes.
+    /// How long events are kept: the record of the applied ones, and the entries of the event stream and the dead-letter
+    /// stream. An event comes again when the relay sent it and could not record that (it sends it again once PostgreSQL
+    /// answers), when a consumer died before acknowledging it, when a consumer group is created anew (it reads the stream
+    /// from the start) and when an operator replays a dead letter: the record must cover all of them, so days, not minutes.
     /// </summary>
     [System.ComponentModel.DataAnnotations.Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
-    public TimeSpan ProcessedEvents { get; set; } = TimeSpan.FromDays(30);
+    public TimeSpan Events { get; set; } = TimeSpan.FromDays(30);
 
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
 
