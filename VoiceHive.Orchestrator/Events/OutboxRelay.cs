@@ -134,7 +134,11 @@ public sealed class OutboxOptions
     [System.ComponentModel.DataAnnotations.Range(1, 10_000)]
     public int BatchSize { get; set; } = 200;
 
-    /// <summary>Approximate bound of the stream; entries beyond it are trimmed once every consumer group is past them.</summary>
+    /// <summary>
+    /// Approximate bound of the stream. Entries beyond it are trimmed whether the worker has read them or not (Redis 7's
+    /// MAXLEN does not look at consumer groups), so it must hold more than the worker can fall behind: at the default,
+    /// days of traffic, long after its lag has made <c>/health</c> degraded. The worker's retention trims read entries by age.
+    /// </summary>
     public int StreamMaxLength { get; set; } = 100_000;
 }
 

@@ -87,31 +87,42 @@ public sealed class RetentionTests(SharedServers servers)
     }
 
     [Fact]
-    public async Task StreamEntriesAndDeadLettersOlderThanTheEventWindowAreTrimmed()
+    public async Task StreamEntriesOlderThanTheEventWindowAreTrimmedButNeverOneTheWorkerHasNotSettled()
     {
         var (database, worker) = await WorkerOnMigratedDatabaseAsync(new() { ["Retention:Events"] = "30.00:00:00" });
         await using var _ = worker;
         using var client = worker.CreateClient();
         var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         var stream = EventStreams.Of(database);
-        var old = DateTimeOffset.UtcNow.AddDays(-40).ToUnixTimeMilliseconds();
-        // Events of a type the worker has no handler for (it records them as ignored), 40 days old by their stream ids, then new ones.
+        var (forty, twentyNine) = (DateTimeOffset.UtcNow.AddDays(-40).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.AddDays(-29).ToUnixTimeMilliseconds());
+        // Events of a type the worker has no handler for (it acknowledges them as ignored) and one without an event id
+        // (it fails, and stays pending until it is claimed again 30 s later), by their stream ids 40 days old; then one
+        // 29 days old and a new one. The dead-letter stream gets the same ages.
         NameValueEntry[] Event() => [new("id", Guid.CreateVersion7().ToString()), new("type", "test.unknown"), new("payload", "{}")];
+        await redis.StreamAddAsync(stream, Event(), messageId: $"{forty}-0");
+        await redis.StreamAddAsync(stream, Event(), messageId: $"{forty}-1");
+        await redis.StreamAddAsync(stream, [new("type", "test.unknown"), new("payload", "{}")], messageId: $"{forty}-2");
+        await redis.StreamAddAsync(stream, Event(), messageId: $"{forty + 1}-0");
+        await redis.StreamAddAsync(stream, Event(), messageId: $"{twentyNine}-0");
+        await redis.StreamAddAsync(stream, Event());
         for (var i = 0; i < 3; i++)
         {
-            await redis.StreamAddAsync(stream, Event(), messageId: $"{old}-{i}");
-            await redis.StreamAddAsync(stream + ":dead", [new("reason", "old"), .. Event()], messageId: $"{old}-{i}");
+            await redis.StreamAddAsync(stream + ":dead", [new("reason", "old"), .. Event()], messageId: $"{forty}-{i}");
         }
 
-        await redis.StreamAddAsync(stream, Event());
+        await redis.StreamAddAsync(stream + ":dead", [new("reason", "29 days"), .. Event()], messageId: $"{twentyNine}-0");
         await redis.StreamAddAsync(stream + ":dead", [new("reason", "new"), .. Event()]);
 
+        // The event stream's trim is ordered before the dead letters' in each pass, so once both counts are in, the
+        // event stream has been trimmed as far as it will be.
         await Eventually.Until(async () => Orchestrator.Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", TestContext.Current.CancellationToken)),
-            m => m.Sum("voicehive_retention_deleted_total", ("table", "event_stream")) == 3 && m.Sum("voicehive_retention_deleted_total", ("table", "dead_letters")) == 3,
+            m => m.Sum("voicehive_retention_deleted_total", ("table", "event_stream")) == 2 && m.Sum("voicehive_retention_deleted_total", ("table", "dead_letters")) == 3,
             "the old entries to be trimmed", cancellationToken: TestContext.Current.CancellationToken);
 
-        Assert.Equal(1, await redis.StreamLengthAsync(stream));
-        Assert.Equal("new", (string?)(await redis.StreamRangeAsync(stream + ":dead")).Single()["reason"]);
+        // Kept: the pending entry and everything after it, 40 days old or not.
+        Assert.Equal(4, await redis.StreamLengthAsync(stream));
+        Assert.Equal($"{forty}-2", (string?)(await redis.StreamRangeAsync(stream, count: 1)).Single().Id);
+        Assert.Equal(["29 days", "new"], (await redis.StreamRangeAsync(stream + ":dead")).Select(e => (string?)e["reason"]));
     }
 
     /// <summary>A new database with both services' schema, and a worker whose retention runs every 200 ms; the orchestrator is stopped, so its relay dispatches nothing.</summary>

@@ -123,7 +123,42 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
 
     /// <summary>Deletes the entries of <paramref name="key"/> added before <paramref name="cutoff"/> (XTRIM MINID, exact); returns how many.</summary>
     public Task<long> TrimBeforeAsync(RedisKey key, DateTimeOffset cutoff) =>
-        Database.StreamTrimByMinIdAsync(key, cutoff.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + "-0");
+        Database.StreamTrimByMinIdAsync(key, $"{cutoff.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}-0");
+
+    /// <summary>
+    /// Deletes the event stream's entries added before <paramref name="cutoff"/> that the group is done with: never one
+    /// it has not read or not acknowledged, however old (XTRIM MINID at the lowest of the cutoff, the group's last
+    /// delivered entry and its oldest pending one); nothing while the group does not exist. Returns how many.
+    /// </summary>
+    public async Task<long> TrimConsumedBeforeAsync(DateTimeOffset cutoff)
+    {
+        var groups = await Database.StreamGroupInfoAsync(StreamKey);
+        if (groups.FirstOrDefault(g => g.Name == Group) is not { Name: not null } group)
+        {
+            return 0;
+        }
+
+        var threshold = (cutoff.ToUnixTimeMilliseconds(), 0L);
+        threshold = Lower(threshold, ParseId(group.LastDeliveredId ?? "0-0"));
+        if (group.PendingMessageCount > 0)
+        {
+            var pending = await Database.StreamPendingAsync(StreamKey, Group);
+            threshold = Lower(threshold, ParseId((string?)pending.LowestPendingMessageId ?? "0-0"));
+        }
+
+        return await Database.StreamTrimByMinIdAsync(StreamKey, string.Create(CultureInfo.InvariantCulture, $"{threshold.Item1}-{threshold.Item2}"));
+
+        static (long, long) Lower((long, long) a, (long, long) b) => a.CompareTo(b) <= 0 ? a : b;
+    }
+
+    /// <summary>A stream entry id (<c>milliseconds-sequence</c>) as a pair that sorts as Redis sorts them.</summary>
+    internal static (long Milliseconds, long Sequence) ParseId(string id)
+    {
+        var dash = id.IndexOf('-', StringComparison.Ordinal);
+        return dash < 0
+            ? (long.Parse(id, CultureInfo.InvariantCulture), 0)
+            : (long.Parse(id.AsSpan(0, dash), CultureInfo.InvariantCulture), long.Parse(id.AsSpan(dash + 1), CultureInfo.InvariantCulture));
+    }
 
     /// <summary>The group's lag (entries not yet delivered) and pending count (delivered, not acknowledged).</summary>
     public async Task<(long Lag, long Pending)> GroupStateAsync()
@@ -157,7 +192,7 @@ public sealed record DeadLetter(string Id, string? OriginalId, string? EventId, 
     {
         string? Field(string name) => entry[name] is { IsNull: false } value ? (string?)value : null;
         var id = (string)entry.Id!;
-        var milliseconds = long.Parse(id.AsSpan(0, id.IndexOf('-', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
+        var milliseconds = EventStream.ParseId(id).Milliseconds;
         return new DeadLetter(
             id,
             Field(OriginalIdField),

@@ -16,7 +16,8 @@ namespace VoiceHive.Worker.Retention;
 /// <item>outbox messages dispatched to the stream longer ago than <see cref="RetentionOptions.Outbox"/> (a message
 /// still waiting for Redis is never deleted);</item>
 /// <item>events older than <see cref="RetentionOptions.Events"/>: the worker's record of the events it applied, and
-/// the entries of the event stream and of its dead-letter stream. The record is what recognises an event that comes
+/// the entries of the event stream (only those its consumer group has read and acknowledged) and of its dead-letter
+/// stream. The record is what recognises an event that comes
 /// again, and the streams are where it can come again from (a consumer group created anew reads its stream from the
 /// start; an operator replays dead letters), so one window bounds all three.</item>
 /// </list>
@@ -62,11 +63,11 @@ public sealed partial class DataRetention(
                 }
             }
 
-            foreach (var (name, key) in Streams)
+            foreach (var (name, key, trim) in Streams)
             {
                 try
                 {
-                    var trimmed = await TrimStreamAsync(name, key);
+                    var trimmed = await TrimStreamAsync(name, key, trim);
                     if (trimmed > 0)
                     {
                         LogDeleted(logger, trimmed, key.ToString(), options.Value.Events.TotalDays);
@@ -124,10 +125,16 @@ public sealed partial class DataRetention(
         return total;
     }
 
-    private (string Name, RedisKey Key)[] Streams => [("event stream", stream.StreamKey), ("dead letters", stream.DeadLetterKey)];
+    // The event stream keeps what the worker's group has not read or not acknowledged yet, however old; a dead letter
+    // older than the window goes (the EventsDeadLettered alert fired when it came).
+    private (string Name, RedisKey Key, Func<DateTimeOffset, Task<long>> Trim)[] Streams =>
+    [
+        ("event stream", stream.StreamKey, stream.TrimConsumedBeforeAsync),
+        ("dead letters", stream.DeadLetterKey, cutoff => stream.TrimBeforeAsync(stream.DeadLetterKey, cutoff)),
+    ];
 
     /// <summary>Deletes the entries of one stream older than <see cref="RetentionOptions.Events"/>; returns how many.</summary>
-    private async Task<long> TrimStreamAsync(string name, RedisKey key)
+    private async Task<long> TrimStreamAsync(string name, RedisKey key, Func<DateTimeOffset, Task<long>> trim)
     {
         var cutoff = timeProvider.GetUtcNow() - options.Value.Events;
         // A Redis command outside any span is not exported (see UntracedWorkSampler), so the look needs no suppression.
@@ -137,7 +144,7 @@ public sealed partial class DataRetention(
         }
 
         using var activity = WorkerTelemetry.ActivitySource.StartActivity($"retain {name}");
-        var trimmed = await stream.TrimBeforeAsync(key, cutoff);
+        var trimmed = await trim(cutoff);
         metrics.RetentionDeleted(name.Replace(' ', '_'), trimmed);
         activity?.SetTag("messaging.destination.name", key.ToString());
         activity?.SetTag("voicehive.retention.deleted", trimmed);
