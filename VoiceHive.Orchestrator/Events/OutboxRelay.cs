@@ -136,8 +136,9 @@ public sealed class OutboxOptions
 
     /// <summary>
     /// Approximate bound of the stream. Entries beyond it are trimmed whether the worker has read them or not (Redis 7's
-    /// MAXLEN does not look at consumer groups), so it must hold more than the worker can fall behind: at the default,
-    /// days of traffic, long after its lag has made <c>/health</c> degraded. The worker's retention trims read entries by age.
+    /// MAXLEN does not look at consumer groups), so it must hold more than the worker can fall behind: 100 times the lag
+    /// at which its <c>/health</c> turns degraded and <c>WorkerConsumerLagHigh</c> fires (1,000). The worker's retention
+    /// trims read entries by age.
     /// </summary>
     public int StreamMaxLength { get; set; } = 100_000;
 }

@@ -68,7 +68,6 @@ public sealed class RetentionTests(SharedServers servers)
                 ('{Id(TimeSpan.Zero)}', 'call.ended', now());
             """);
 
-
         await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"), count => count == 2,
             "old processed events to be deleted", cancellationToken: TestContext.Current.CancellationToken);
         await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages"), count => count == 3,

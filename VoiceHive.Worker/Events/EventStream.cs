@@ -123,7 +123,7 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
 
     /// <summary>Deletes the entries of <paramref name="key"/> added before <paramref name="cutoff"/> (XTRIM MINID, exact); returns how many.</summary>
     public Task<long> TrimBeforeAsync(RedisKey key, DateTimeOffset cutoff) =>
-        Database.StreamTrimByMinIdAsync(key, $"{cutoff.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}-0");
+        Database.StreamTrimByMinIdAsync(key, FormatId((cutoff.ToUnixTimeMilliseconds(), 0)));
 
     /// <summary>
     /// Deletes the event stream's entries added before <paramref name="cutoff"/> that the group is done with: never one
@@ -138,18 +138,16 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
             return 0;
         }
 
-        var threshold = (cutoff.ToUnixTimeMilliseconds(), 0L);
-        threshold = Lower(threshold, ParseId(group.LastDeliveredId ?? "0-0"));
+        List<(long, long)> keepFrom = [(cutoff.ToUnixTimeMilliseconds(), 0), ParseId(group.LastDeliveredId ?? "0-0")];
         if (group.PendingMessageCount > 0)
         {
-            var pending = await Database.StreamPendingAsync(StreamKey, Group);
-            threshold = Lower(threshold, ParseId((string?)pending.LowestPendingMessageId ?? "0-0"));
+            keepFrom.Add(ParseId((string?)(await Database.StreamPendingAsync(StreamKey, Group)).LowestPendingMessageId ?? "0-0"));
         }
 
-        return await Database.StreamTrimByMinIdAsync(StreamKey, string.Create(CultureInfo.InvariantCulture, $"{threshold.Item1}-{threshold.Item2}"));
-
-        static (long, long) Lower((long, long) a, (long, long) b) => a.CompareTo(b) <= 0 ? a : b;
+        return await Database.StreamTrimByMinIdAsync(StreamKey, FormatId(keepFrom.Min()));
     }
+
+    private static string FormatId((long Milliseconds, long Sequence) id) => string.Create(CultureInfo.InvariantCulture, $"{id.Milliseconds}-{id.Sequence}");
 
     /// <summary>A stream entry id (<c>milliseconds-sequence</c>) as a pair that sorts as Redis sorts them.</summary>
     internal static (long Milliseconds, long Sequence) ParseId(string id)
