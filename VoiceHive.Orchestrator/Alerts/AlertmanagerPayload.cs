@@ -1,10 +1,22 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Validation;
 
 namespace VoiceHive.Orchestrator.Alerts;
 
-/// <summary>Alertmanager's webhook body, version 4.</summary>
+/// <summary>
+/// Alertmanager's webhook body, version 4, with the rules a notification must meet to be stored; the built-in
+/// validation checks them and names each field that breaks one.
+/// </summary>
+// The generator finds a type by its endpoint parameters; the webhook reads its body itself (AlertsApi.ValidateAsync
+// says why), so the type is named here. ASP0029: the attribute is marked for evaluation in .NET 10.
+#pragma warning disable ASP0029
+[ValidatableType]
+#pragma warning restore ASP0029
 public sealed record AlertmanagerPayload(
+    [property: Required(ErrorMessage = AlertmanagerPayload.VersionRule)]
+    [property: AllowedValues("4", ErrorMessage = AlertmanagerPayload.VersionRule)]
     string? Version,
     string? GroupKey,
     int? TruncatedAlerts,
@@ -14,16 +26,107 @@ public sealed record AlertmanagerPayload(
     Dictionary<string, string>? CommonLabels,
     Dictionary<string, string>? CommonAnnotations,
     string? ExternalUrl,
-    List<AlertmanagerAlert?>? Alerts);
+    [property: Required(ErrorMessage = AlertmanagerPayload.AlertsRule)]
+    [property: MinLength(1, ErrorMessage = AlertmanagerPayload.AlertsRule)]
+    List<AlertmanagerAlert?>? Alerts) : IValidatableObject
+{
+    private const string VersionRule = "Required: 4, the only version of the webhook payload accepted.";
+    private const string AlertsRule = "Required: a non-empty array of alerts.";
 
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // The built-in validation passes over null elements; a null alert is a broken notification.
+        for (var i = 0; i < Alerts?.Count; i++)
+        {
+            if (Alerts[i] is null)
+            {
+                yield return new ValidationResult("An alert, not null.", [$"{nameof(Alerts)}[{i}]"]);
+            }
+        }
+    }
+}
+
+/// <summary>One alert of a notification.</summary>
 public sealed record AlertmanagerAlert(
+    [property: Required(ErrorMessage = AlertmanagerAlert.StatusRule)]
+    [property: AllowedValues("firing", "resolved", ErrorMessage = AlertmanagerAlert.StatusRule)]
     string? Status,
     Dictionary<string, string>? Labels,
     Dictionary<string, string>? Annotations,
+    [property: Required(ErrorMessage = "Required: when the alert started.")]
     DateTimeOffset? StartsAt,
     DateTimeOffset? EndsAt,
     string? GeneratorUrl,
-    string? Fingerprint);
+    [property: Required(ErrorMessage = AlertmanagerAlert.FingerprintRule)]
+    [property: MaxLength(AlertmanagerAlert.MaxFingerprintLength, ErrorMessage = AlertmanagerAlert.FingerprintRule)]
+    string? Fingerprint) : IValidatableObject
+{
+    public const int MaxPairs = 64;
+    public const int MaxKeyLength = 128;
+    public const int MaxLabelValueLength = 1024;
+    public const int MaxAnnotationValueLength = 16 * 1024;
+    private const int MaxFingerprintLength = 64;
+    private const string StatusRule = "Required: firing or resolved.";
+    private const string FingerprintRule = "Required: at most 64 characters.";
+    private const string NulRule = "Contains a NUL character, which cannot be stored.";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Labels?.GetValueOrDefault("alertname") is not { } alertName || string.IsNullOrWhiteSpace(alertName))
+        {
+            yield return new ValidationResult("Required: an alertname label.", [nameof(Labels)]);
+        }
+
+        if (Check(Labels, MaxLabelValueLength) is { } labels)
+        {
+            yield return new ValidationResult(labels, [nameof(Labels)]);
+        }
+
+        if (Check(Annotations, MaxAnnotationValueLength) is { } annotations)
+        {
+            yield return new ValidationResult(annotations, [nameof(Annotations)]);
+        }
+
+        // PostgreSQL stores no NUL character, in text or in jsonb.
+        if (Fingerprint?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            yield return new ValidationResult(NulRule, [nameof(Fingerprint)]);
+        }
+
+        if (GeneratorUrl?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            yield return new ValidationResult(NulRule, [nameof(GeneratorUrl)]);
+        }
+    }
+
+    private static string? Check(Dictionary<string, string>? pairs, int maxValueLength)
+    {
+        if (pairs is null)
+        {
+            return null;
+        }
+
+        if (pairs.Count > MaxPairs)
+        {
+            return $"At most {MaxPairs} pairs.";
+        }
+
+        foreach (var (key, value) in pairs)
+        {
+            if (key.Length > MaxKeyLength || value is null || value.Length > maxValueLength)
+            {
+                return $"Each name at most {MaxKeyLength} characters, each value present and at most {maxValueLength}.";
+            }
+
+            if (key.Contains('\0', StringComparison.Ordinal) || value.Contains('\0', StringComparison.Ordinal))
+            {
+                return NulRule;
+            }
+        }
+
+        return null;
+    }
+}
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, MaxDepth = 16)]
 [JsonSerializable(typeof(AlertmanagerPayload))]

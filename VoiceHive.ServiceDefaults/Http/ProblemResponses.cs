@@ -65,7 +65,7 @@ public static partial class ProblemResponses
             case HttpValidationProblemDetails { Status: StatusCodes.Status400BadRequest } validation:
                 validation.Type = ProblemTypes.Validation;
                 validation.Title = "One or more fields are invalid.";
-                var errors = validation.Errors.ToDictionary(e => JsonNamingPolicy.CamelCase.ConvertName(e.Key), e => e.Value);
+                var errors = validation.Errors.ToDictionary(e => AsJsonPath(e.Key), e => e.Value);
                 validation.Errors.Clear();
                 foreach (var (field, messages) in errors)
                 {
@@ -84,6 +84,10 @@ public static partial class ProblemResponses
                 break;
         }
     }
+
+    // The validator names a field by its .NET path (Alerts[0].Status); the client wrote it as JSON (alerts[0].status).
+    private static string AsJsonPath(string path) =>
+        string.Join('.', path.Split('.').Select(JsonNamingPolicy.CamelCase.ConvertName));
 
     private sealed partial class ExceptionHandler(
         IProblemDetailsService problemDetails,

@@ -262,8 +262,8 @@ public sealed class AlertWebhookTests(SharedServers servers)
 
         using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(notification.ToJsonString()), Cancellation);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("NUL", await response.Content.ReadAsStringAsync(Cancellation), StringComparison.Ordinal);
+        var problem = await response.ProblemAsync(400);
+        Assert.Contains("NUL", problem.GetProperty("errors").GetProperty("alerts[0].annotations")[0].GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -286,6 +286,55 @@ public sealed class AlertWebhookTests(SharedServers servers)
         Assert.Equal(["a1"], await Fingerprints("?hotel=grand-plaza"));
         await (await client.GetAsync("/monitoring/alerts?status=sleeping", Cancellation)).ProblemAsync(400);
         await (await client.GetAsync("/monitoring/alerts?limit=0", Cancellation)).ProblemAsync(400);
+    }
+
+    [Fact]
+    public async Task ABrokenNotificationIsA400NamingEachBrokenField()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
+        using var client = Authorized(app);
+
+        async Task<string[]> BrokenFields(Action<System.Text.Json.Nodes.JsonObject> breakIt)
+        {
+            var notification = System.Text.Json.Nodes.JsonNode.Parse(Payload("firing"))!.AsObject();
+            notification["alerts"]!.AsArray().Add(notification["alerts"]![0]!.DeepClone());
+            breakIt(notification);
+            using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(notification.ToJsonString()), Cancellation);
+            var problem = await response.ProblemAsync(400);
+            Assert.Equal("https://voicehive.dev/problems/validation", problem.GetProperty("type").GetString());
+            return problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal).ToArray();
+        }
+
+        Assert.Equal(["version"], await BrokenFields(n => n["version"] = "3"));
+        Assert.Equal(["alerts"], await BrokenFields(n => n["alerts"] = new System.Text.Json.Nodes.JsonArray()));
+        Assert.Equal(["alerts[0].status", "alerts[1].fingerprint"], await BrokenFields(n =>
+        {
+            n["alerts"]![0]!["status"] = "sleeping";
+            n["alerts"]![1]!["fingerprint"] = new string('f', 65);
+        }));
+        Assert.Equal(["alerts[0].startsAt", "alerts[1].status"], await BrokenFields(n =>
+        {
+            n["alerts"]![0]!.AsObject().Remove("startsAt");
+            n["alerts"]![1]!.AsObject().Remove("status");
+        }));
+        Assert.Equal(["alerts[1].labels"], await BrokenFields(n => n["alerts"]![1]!["labels"]!.AsObject().Remove("alertname")));
+        Assert.Equal(["alerts[0].annotations"], await BrokenFields(n => n["alerts"]![0]!["annotations"]!["runbook"] = new string('r', 20_000)));
+        Assert.Equal(["alerts[1]"], await BrokenFields(n => n["alerts"]![1] = null));
+    }
+
+    [Fact]
+    public async Task AFloodOfBrokenAlertsIsAnsweredWithTheFirstFieldsOnly()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
+        using var client = Authorized(app);
+        var flood = Payload("firing").Replace("\"alerts\":[", "\"alerts\":[" + string.Concat(Enumerable.Repeat("{},", 10_000)), StringComparison.Ordinal);
+
+        using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(flood), Cancellation);
+
+        var problem = await response.ProblemAsync(400);
+        Assert.Equal(20, problem.GetProperty("errors").EnumerateObject().Count());
+        Assert.Equal("alerts[0].status", problem.GetProperty("errors").EnumerateObject().First().Name);
+        Assert.Equal("30000 fields are invalid; the first 20 are named.", problem.GetProperty("detail").GetString());
     }
 
     [Fact]
