@@ -6,7 +6,9 @@ namespace VoiceHive.ServiceDefaults.Health;
 
 /// <summary>
 /// The JSON body of <c>/health</c> and <c>/alive</c>: overall status and, per check, its status,
-/// duration and description. Exception texts are left out: they can carry connection strings.
+/// duration and description. Exception texts are left out: they can carry connection strings. That is why this is
+/// not AspNetCore.HealthChecks.UI.Client's <c>UIResponseWriter</c> (served here): it writes each failed check's
+/// exception message into the body, which any caller of <c>/health</c> can read.
 /// </summary>
 internal static class HealthReportWriter
 {
