@@ -25,7 +25,7 @@ internal static class Services
             if (form.Containers)
             {
                 // Prometheus, in a container, scrapes each replica at the address it announces on the Docker host, which
-                // a loopback listener would refuse. Every endpoint but /health asks for a token.
+                // a loopback listener would refuse. Every endpoint but /health and /alive asks for a token.
                 service.WithEndpoint("http", endpoint => endpoint.TargetHost = "0.0.0.0");
             }
         }

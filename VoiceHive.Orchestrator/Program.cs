@@ -25,8 +25,9 @@ if (app.Environment.IsDevelopment())
 {
     // The API's description, open to whoever can reach a developer's service (as the ASP.NET Core templates do);
     // not mapped elsewhere. The API reference asks for a bearer token first (the "Operator token" command gives one).
-    app.MapOpenApi();
-    app.MapScalarApiReference(options => options.AddPreferredSecuritySchemes([BearerSecurityTransformer.JwtScheme]).EnablePersistentAuthentication());
+    app.MapOpenApi().AllowAnonymous();
+    app.MapScalarApiReference(options => options.AddPreferredSecuritySchemes([BearerSecurityTransformer.JwtScheme]).EnablePersistentAuthentication())
+        .AllowAnonymous();
 }
 
 app.MapCallsApi();

@@ -145,14 +145,15 @@ public static class Extensions
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        // Open to anyone who can reach the service, as probes need: the body names checks and their state, nothing secret.
         app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync })
-            .DisableHttpMetrics();
+            .DisableHttpMetrics().AllowAnonymous();
 
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains("live"),
             ResponseWriter = HealthReportWriter.WriteAsync,
-        }).DisableHttpMetrics();
+        }).DisableHttpMetrics().AllowAnonymous();
 
         // Prometheus's scrape token when Monitoring:ScrapeToken is set (required outside Development).
         app.MapMetricsEndpoint().DisableHttpMetrics().RequireAuthorization(AuthenticationExtensions.ScrapePolicy);

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace VoiceHive.Traffic;
@@ -12,20 +13,12 @@ public static class TrafficApi
     {
         var api = app.MapGroup("/traffic").WithTags("Traffic").RequireAuthorization(AuthenticationExtensions.OperationsPolicy);
         api.MapGet("/", (TrafficState state) => TypedResults.Ok(state.Status()));
-        api.MapPut("/", Update);
+        api.MapPut("/", Update).ProducesValidationProblem();
         return api;
     }
 
-    public static Results<Ok<TrafficStatus>, ValidationProblem> Update(TrafficUpdate update, TrafficState state)
+    public static Ok<TrafficStatus> Update(TrafficUpdate update, TrafficState state)
     {
-        if (update.CallsPerSecond is < TrafficState.MinimumRate or > TrafficState.MaximumRate or double.NaN)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                ["callsPerSecond"] = [$"from {TrafficState.MinimumRate} to {TrafficState.MaximumRate}"],
-            });
-        }
-
         state.Set(update.Running, update.CallsPerSecond);
         return TypedResults.Ok(state.Status());
     }
@@ -38,9 +31,15 @@ public static class TrafficApi
         builder.Services.AddHttpClient<OrchestratorClient>((sp, client) =>
             client.BaseAddress = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TrafficOptions>>().Value.Orchestrator);
         builder.Services.AddHostedService<TrafficGenerator>();
+        builder.Services.AddValidation();
         return builder;
     }
 }
 
 /// <summary>A change to the generator: either field may be left out.</summary>
-public sealed record TrafficUpdate(bool? Running, double? CallsPerSecond);
+public sealed record TrafficUpdate(
+    bool? Running,
+    [property: Range(TrafficState.MinimumRate, TrafficState.MaximumRate, ErrorMessage = TrafficUpdate.RateRule)] double? CallsPerSecond)
+{
+    private const string RateRule = "Calls per second, from 0.01 to 100.";
+}

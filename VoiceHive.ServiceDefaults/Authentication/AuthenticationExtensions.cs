@@ -68,8 +68,14 @@ public static class AuthenticationExtensions
         // A refused shared token is a 401, as a refused JWT is; neither is news at Information (JwtBearer's lines are under
         // Microsoft.AspNetCore, at Warning).
         builder.Logging.AddFilter(typeof(SharedTokenAuthentication).FullName, LogLevel.Warning);
+        // Every endpoint states who may call it (a policy, or AllowAnonymous for the probes); one that states nothing,
+        // and a path no endpoint serves, asks for an authenticated JWT rather than being open by omission. (The
+        // authorization middleware authenticates with the fallback's scheme before it honours AllowAnonymous, so a
+        // probe costs the JWT handler a look at an absent header.)
+        var authenticatedJwt = new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build();
         builder.Services.AddAuthorizationBuilder()
-            .SetDefaultPolicy(new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser().Build())
+            .SetDefaultPolicy(authenticatedJwt)
+            .SetFallbackPolicy(authenticatedJwt)
             .AddPolicy(CallsPolicy, policy => policy.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
                 .RequireAuthenticatedUser().RequireAssertion(context => HasScope(context.User, CallsPolicy)))
             .AddPolicy(OperationsPolicy, policy => policy.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)

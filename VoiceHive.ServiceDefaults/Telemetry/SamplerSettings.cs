@@ -9,6 +9,9 @@ namespace VoiceHive.ServiceDefaults.Telemetry;
 /// The trace sampler, from <c>OTEL_TRACES_SAMPLER</c> / <c>OTEL_TRACES_SAMPLER_ARG</c> as the
 /// OpenTelemetry specification names them, or else the VoiceHive guide's <c>TRACE_SAMPLE_RATE</c>
 /// (a parent-based ratio). Without either, every trace is kept.
+/// Read here although the SDK reads the two <c>OTEL_</c> variables itself: the guide's variable has to yield to
+/// them, the sampler is wrapped (<see cref="UntracedWorkSampler"/>), which replaces the SDK's, and a bad value has
+/// to stop the start naming the variable, where the SDK reports it to its event source and falls back to a default.
 /// </summary>
 public sealed record SamplerSettings(string Name, double? Ratio)
 {

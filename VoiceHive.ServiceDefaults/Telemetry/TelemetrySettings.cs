@@ -124,7 +124,8 @@ public sealed record OtlpDestination(Uri Endpoint, OtlpExportProtocol Protocol)
 
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new StartupFailedException($"{key} must be an absolute http(s) URI, not '{value}'.");
+            // The value is not repeated: an endpoint can carry credentials (https://user:key@…), and this line is logged.
+            throw new StartupFailedException($"{key} must be an absolute http(s) URI, such as http://collector:4317.");
         }
 
         return new OtlpDestination(uri, protocol ?? GuessProtocol(value));

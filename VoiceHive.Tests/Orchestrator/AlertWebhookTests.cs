@@ -130,7 +130,6 @@ public sealed class AlertWebhookTests(SharedServers servers)
         using (var client = Authorized(app))
         {
             using var delivered = await client.PostAsync("/monitoring/alerts/webhook", Json(Payload("firing")), Cancellation);
-            using var health = await client.GetAsync("/health", Cancellation);
             Assert.Equal(HttpStatusCode.OK, delivered.StatusCode);
         }
 

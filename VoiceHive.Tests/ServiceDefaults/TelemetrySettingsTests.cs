@@ -68,6 +68,9 @@ public sealed class TelemetrySettingsTests
 
     [Theory]
     [InlineData("METRICS_ENABLED", "yes")]
+    [InlineData("TRACING_ENABLED", "on")]
+    [InlineData("OTLP_ENDPOINT", "tempo:4317")]
+    [InlineData("OTLP_ENDPOINT", "ftp://tempo:4317")]
     [InlineData("TRACE_SAMPLE_RATE", "1.5")]
     [InlineData("TRACE_SAMPLE_RATE", "half")]
     [InlineData("OTEL_TRACES_SAMPLER", "jaeger_remote")]
@@ -78,6 +81,17 @@ public sealed class TelemetrySettingsTests
         var exception = Assert.Throws<StartupFailedException>(() => Read(new() { [key] = value }));
 
         Assert.Contains(key, exception.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("OTLP_ENDPOINT")]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT")]
+    public void ARejectedEndpointIsNotRepeatedForItMayCarryCredentials(string key)
+    {
+        var exception = Assert.Throws<StartupFailedException>(() => Read(new() { [key] = "ftp://tracer:s3cret-key@tempo:4317" }));
+
+        Assert.Contains(key, exception.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret-key", exception.Message, StringComparison.Ordinal);
     }
 
     private static TelemetrySettings Read(Dictionary<string, string?> values) =>

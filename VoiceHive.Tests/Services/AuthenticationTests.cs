@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.Tests.Infrastructure;
 using VoiceHive.Tests.Orchestrator;
 
@@ -127,6 +128,31 @@ public sealed class AuthenticationTests(SharedServers servers)
             using var client = app.CreateClient().WithToken(null);
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/alive", Cancellation)).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health", Cancellation)).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task EveryEndpointStatesWhoMayCallItAndAnyOtherPathAsksForAToken()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = await OrchestratorDriver.StartAsync(servers, database: database);
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+        await using var traffic = TrafficApplication.For(new Uri("http://127.0.0.1:9/"));
+
+        foreach (var (name, app) in (IEnumerable<(string, IServiceApplication)>)[("orchestrator", orchestrator), ("worker", worker), ("traffic", traffic)])
+        {
+            using var client = app.CreateClient().WithToken(null);
+            var endpoints = app.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+                .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>().ToList();
+            var silent = endpoints
+                .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is null
+                    && e.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is null)
+                .Select(e => e.RoutePattern.RawText);
+
+            Assert.True(endpoints.Count >= 5, $"{name}: only {endpoints.Count} endpoints found");
+            Assert.Empty(silent);
+            var problem = await (await client.GetAsync("/no-such-path", Cancellation)).ProblemAsync(401);
+            Assert.Equal("https://voicehive.dev/problems/unauthorized", problem.GetProperty("type").GetString());
         }
     }
 

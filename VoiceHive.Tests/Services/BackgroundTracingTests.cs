@@ -95,6 +95,32 @@ public sealed class BackgroundTracingTests(SharedServers servers)
         Assert.True(orphans.Count == 0, "database spans outside any pass or request: " + string.Join(" | ", orphans));
     }
 
+    [Fact]
+    public async Task ARetentionPassThatDeletesIsOneSpanWithItsDatabaseWork()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString);
+        orchestrator.CreateClient().Dispose();
+        var old = Guid.CreateVersion7(DateTimeOffset.UtcNow.AddDays(-10));
+        await TestDatabase.ExecuteAsync(database, $"""
+            INSERT INTO outbox_messages (id, type, payload, created_at, dispatched_at)
+            VALUES ('{old}', 'call.ended', '{"{}"}', now() - interval '10 days', now() - interval '10 days')
+            """);
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, BusyLoops);
+        await using var tracedWorker = Capturing(worker, spans);
+        tracedWorker.CreateClient().Dispose();
+
+        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages"), count => count == 0,
+            "the old outbox message to be deleted", cancellationToken: Cancellation);
+        await worker.DisposeAsync();
+
+        var all = spans.GroupBy(span => span.SpanId).Select(group => group.First()).ToList();
+        var pass = Assert.Single(all, span => span.DisplayName == "retain outbox");
+        Assert.Equal(default, pass.ParentSpanId);
+        Assert.Contains(all, span => span.Source.Name == "Npgsql" && span.ParentSpanId == pass.SpanId);
+    }
+
     /// <summary>The application with a processor that keeps every span its tracer provider records.</summary>
     private static WebApplicationFactory<TProgram> Capturing<TProgram>(WebApplicationFactory<TProgram> app, ConcurrentQueue<Activity> spans)
         where TProgram : class =>

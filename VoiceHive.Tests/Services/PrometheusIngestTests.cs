@@ -16,6 +16,8 @@ public sealed class PrometheusIngestTests(SharedServers servers)
         using (var client = new HttpClient { BaseAddress = target })
         {
             await client.GetAsync("/health", cancellationToken);
+            await client.GetAsync("/alive", cancellationToken);
+            await client.GetAsync("/monitoring/scrape-targets", cancellationToken);
             await client.GetAsync($"/api/calls/{Guid.NewGuid()}", cancellationToken);
         }
 
@@ -51,6 +53,6 @@ public sealed class PrometheusIngestTests(SharedServers servers)
         Assert.InRange(memory[0].Value, 0.001, 64);
         // Requests are measured; probes and Prometheus's own scrapes are not.
         Assert.Contains(requests, s => s.Labels["http_route"] == "/api/calls/{id:guid}" && s.Value >= 1);
-        Assert.DoesNotContain(requests, s => s.Labels["http_route"] is "/metrics" or "/monitoring/metrics" or "/health");
+        Assert.DoesNotContain(requests, s => s.Labels["http_route"] is "/metrics" or "/monitoring/metrics" or "/health" or "/alive" or "/monitoring/scrape-targets");
     }
 }

@@ -46,17 +46,21 @@ public sealed class TrafficTests
 
     [Theory]
     [InlineData(0.0)]
+    [InlineData(-1.0)]
     [InlineData(101.0)]
-    [InlineData(double.NaN)]
-    public void ARateOutsideItsRangeIsRefusedNamingTheField(double rate)
+    public async Task ARateOutsideItsRangeIsRefusedNamingTheField(double rate)
     {
-        var state = new TrafficState(new TrafficOptions());
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var traffic = TrafficApplication.For(new Uri("http://127.0.0.1:9/"));
+        using var client = traffic.CreateClient().WithToken(TestTokens.Create("operations"));
 
-        var result = TrafficApi.Update(new TrafficUpdate(null, rate), state);
+        using var refused = await client.PutAsJsonAsync("/traffic", new { running = true, callsPerSecond = rate }, cancellationToken);
 
-        var problem = Assert.IsType<Microsoft.AspNetCore.Http.HttpResults.ValidationProblem>(result.Result);
-        Assert.Contains("callsPerSecond", problem.ProblemDetails.Errors.Keys);
+        var problem = await refused.ProblemAsync(400);
+        Assert.Equal(["callsPerSecond"], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        var state = traffic.Services.GetRequiredService<TrafficState>().Status();
         Assert.Equal(1, state.CallsPerSecond);
+        Assert.False(state.Running);
     }
 
     [Fact]
