@@ -61,10 +61,10 @@ public sealed record AlertmanagerAlert(
     [property: MaxLength(AlertmanagerAlert.MaxFingerprintLength, ErrorMessage = AlertmanagerAlert.FingerprintRule)]
     string? Fingerprint) : IValidatableObject
 {
-    public const int MaxPairs = 64;
-    public const int MaxKeyLength = 128;
-    public const int MaxLabelValueLength = 1024;
-    public const int MaxAnnotationValueLength = 16 * 1024;
+    private const int MaxPairs = 64;
+    private const int MaxKeyLength = 128;
+    private const int MaxLabelValueLength = 1024;
+    private const int MaxAnnotationValueLength = 16 * 1024;
     private const int MaxFingerprintLength = 64;
     private const string StatusRule = "Required: firing or resolved.";
     private const string FingerprintRule = "Required: at most 64 characters.";
@@ -87,13 +87,12 @@ public sealed record AlertmanagerAlert(
             yield return new ValidationResult(annotations, [nameof(Annotations)]);
         }
 
-        // PostgreSQL stores no NUL character, in text or in jsonb.
-        if (Fingerprint?.Contains('\0', StringComparison.Ordinal) == true)
+        if (HasNul(Fingerprint))
         {
             yield return new ValidationResult(NulRule, [nameof(Fingerprint)]);
         }
 
-        if (GeneratorUrl?.Contains('\0', StringComparison.Ordinal) == true)
+        if (HasNul(GeneratorUrl))
         {
             yield return new ValidationResult(NulRule, [nameof(GeneratorUrl)]);
         }
@@ -118,7 +117,7 @@ public sealed record AlertmanagerAlert(
                 return $"Each name at most {MaxKeyLength} characters, each value present and at most {maxValueLength}.";
             }
 
-            if (key.Contains('\0', StringComparison.Ordinal) || value.Contains('\0', StringComparison.Ordinal))
+            if (HasNul(key) || HasNul(value))
             {
                 return NulRule;
             }
@@ -126,6 +125,9 @@ public sealed record AlertmanagerAlert(
 
         return null;
     }
+
+    // PostgreSQL stores no NUL character, in text or in jsonb.
+    private static bool HasNul(string? value) => value?.Contains('\0', StringComparison.Ordinal) == true;
 }
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, MaxDepth = 16)]
