@@ -51,6 +51,9 @@ public abstract class ServiceApplication<TProgram> : WebApplicationFactory<TProg
             ["Logging:LogLevel:Default"] = settings.GetValueOrDefault("Logging:LogLevel:Default") ?? "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            // Each host would watch appsettings*.json and, once a developer has run `dotnet user-jwts`, the user-secrets
+            // file: an inotify instance apiece, and a run of hosts reaches Linux's default of 128 per user.
+            ["hostBuilder:reloadConfigOnChange"] = "false",
         };
     }
 

@@ -46,7 +46,10 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
         using var client = app.CreateClient();
         await client.GetAsync("/no-such-route", cancellationToken);
 
-        var platform = await client.GetStringAsync("/metrics", cancellationToken);
+        // Waits for the request's duration to be recorded (see CountedAsync).
+        var platform = await Eventually.Until(() => client.GetStringAsync("/metrics", cancellationToken),
+            exposition => exposition.Contains("http_server_request_duration_seconds_bucket{", StringComparison.Ordinal),
+            "the request's duration recorded", cancellationToken: cancellationToken);
         var business = await client.GetStringAsync("/monitoring/metrics", cancellationToken);
 
         var platformNames = SampleNames(platform);
@@ -154,9 +157,18 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
             await secondClient.GetAsync("/counted", cancellationToken);
         }
 
-        Assert.Equal(3, NotFoundCount(await firstClient.GetStringAsync("/metrics", cancellationToken)));
-        Assert.Equal(5, NotFoundCount(await secondClient.GetStringAsync("/metrics", cancellationToken)));
+        Assert.Equal(3, await CountedAsync(firstClient, atLeast: 3));
+        Assert.Equal(5, await CountedAsync(secondClient, atLeast: 5));
     }
+
+    /// <summary>
+    /// The in-memory test server hands the client its response before the hosting layer records the request's duration
+    /// (that happens as the request's context is disposed), so the last request can be a moment late to the count: wait for
+    /// the requests sent, then the caller checks that there are no more than that.
+    /// </summary>
+    private static Task<long> CountedAsync(HttpClient client, long atLeast) => Eventually.Until(
+        async () => NotFoundCount(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken)),
+        count => count >= atLeast, $"{atLeast} requests counted", cancellationToken: TestContext.Current.CancellationToken);
 
     private static string? Version(MediaTypeHeaderValue contentType) =>
         contentType.Parameters.FirstOrDefault(p => p.Name == "version")?.Value;
