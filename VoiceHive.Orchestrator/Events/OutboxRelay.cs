@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
@@ -16,9 +17,13 @@ namespace VoiceHive.Orchestrator.Events;
 /// the worker's effects are idempotent by message id.
 /// </summary>
 /// <remarks>
-/// An idle poll leaves no trace: whether anything is pending is asked with instrumentation suppressed (one index
+/// <para>An idle poll leaves no trace: whether anything is pending is asked with instrumentation suppressed (one index
 /// look-up on the partial index of undispatched messages), and only a pass that has messages to move starts a span,
-/// <c>relay outbox</c>, with its transaction, XADDs and update as children.
+/// <c>relay outbox</c>, with its transaction, XADDs and update as children.</para>
+/// <para>The stream is bounded (<see cref="OutboxOptions.StreamMaxLength"/>, trimmed oldest first by each XADD), and Redis 7's
+/// trimming does not look at consumer groups: an entry no group has consumed would be lost with the rest. So the relay
+/// holds the outbox in PostgreSQL while a batch could push such an entry out (the worker down or far behind), says so
+/// once, reports <c>event-stream</c> degraded on <c>/health</c>, and carries on when the group has caught up.</para>
 /// </remarks>
 public sealed partial class OutboxRelay(
     NpgsqlDataSource dataSource,
@@ -29,6 +34,9 @@ public sealed partial class OutboxRelay(
     ILogger<OutboxRelay> logger) : BackgroundService
 {
     private readonly string _stream = options.Value.Stream;
+
+    /// <summary>Set while the relay holds the outbox because the stream is full of entries not yet consumed.</summary>
+    public StreamHold? Holding { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -68,7 +76,15 @@ public sealed partial class OutboxRelay(
             {
                 return 0;
             }
+
+            if (await UnconsumedBeyondBoundAsync() is { } unconsumed)
+            {
+                Hold(unconsumed);
+                return 0;
+            }
         }
+
+        Resume();
 
         using var activity = OrchestratorTelemetry.ActivitySource.StartActivity("relay outbox");
         activity?.SetTag("messaging.system", "redis");
@@ -117,6 +133,60 @@ public sealed partial class OutboxRelay(
         return batch.Count;
     }
 
+    /// <summary>
+    /// How many of the stream's entries a consumer group has not consumed, when that many leave no room for a batch under
+    /// the stream's bound (so that the batch's XADDs could trim one); null when there is room. Every group counts: its lag
+    /// (entries not yet delivered) plus its pending entries; with no group yet, every entry is unconsumed. A group whose
+    /// lag Redis cannot tell (after an XDEL in the stream, which VoiceHive never does) is not held for. The margin is one
+    /// batch per relay: replicas that look at the same moment could together add more. Once holding, the relay waits for
+    /// the unconsumed entries to fall to half the bound, so that a consumer just slower than the calls does not make it
+    /// hold and carry on by turns.
+    /// </summary>
+    private async Task<long?> UnconsumedBeyondBoundAsync()
+    {
+        var room = Holding is null ? options.Value.StreamMaxLength - options.Value.BatchSize : options.Value.StreamMaxLength / 2;
+        var database = redis.GetDatabase();
+        var length = await database.StreamLengthAsync(_stream);
+        if (length <= room)
+        {
+            // No trim can happen: the common case, one XLEN.
+            return null;
+        }
+
+        var groups = await database.StreamGroupInfoAsync(_stream);
+        var unconsumed = groups.Length == 0 ? length : groups.Max(group => group.Lag is { } lag ? lag + group.PendingMessageCount : 0);
+        return unconsumed > room ? unconsumed : null;
+    }
+
+    private void Hold(long unconsumed)
+    {
+        if (Holding is null)
+        {
+            Holding = new StreamHold(unconsumed, timeProvider.GetUtcNow());
+            metrics.Error("outbox", "stream_full");
+            LogHolding(logger, unconsumed, options.Value.StreamMaxLength);
+        }
+        else
+        {
+            Holding = Holding with { Unconsumed = unconsumed };
+        }
+    }
+
+    private void Resume()
+    {
+        if (Holding is { } held)
+        {
+            Holding = null;
+            LogResumed(logger, (timeProvider.GetUtcNow() - held.Since).TotalSeconds);
+        }
+    }
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "The event stream holds {Unconsumed} entries not yet consumed, within a batch of its bound of {Bound}: outbox messages wait in PostgreSQL until the worker has consumed half of them")]
+    private static partial void LogHolding(ILogger logger, long unconsumed, int bound);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "The event stream has room again; the outbox relay carries on after holding for {Seconds:F0} s")]
+    private static partial void LogResumed(ILogger logger, double seconds);
+
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Outbox relay failed ({ExceptionType}); messages stay in PostgreSQL, retrying in {DelayMs} ms")]
     private static partial void LogRelayFailed(ILogger logger, string exceptionType, double delayMs);
 }
@@ -135,12 +205,29 @@ public sealed class OutboxOptions
     public int BatchSize { get; set; } = 200;
 
     /// <summary>
-    /// Approximate bound of the stream. Entries beyond it are trimmed whether the worker has read them or not (Redis 7's
-    /// MAXLEN does not look at consumer groups), so it must hold more than the worker can fall behind: 100 times the lag
-    /// at which its <c>/health</c> turns degraded and <c>WorkerConsumerLagHigh</c> fires (1,000). The worker's retention
-    /// trims read entries by age.
+    /// Approximate bound of the stream (XADD's <c>MAXLEN ~</c>), which trims the oldest entries whether a consumer group
+    /// has read them or not; the relay waits rather than let it reach one that is unread (see <see cref="OutboxRelay"/>).
+    /// 100 times the lag at which the worker's <c>/health</c> turns degraded and <c>WorkerConsumerLagHigh</c> fires
+    /// (1,000). The worker's retention trims consumed entries by age.
     /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(2, int.MaxValue)]
     public int StreamMaxLength { get; set; } = 100_000;
+}
+
+/// <summary>The relay holding the outbox since <paramref name="Since"/>, with <paramref name="Unconsumed"/> entries in the stream unconsumed.</summary>
+public sealed record StreamHold(long Unconsumed, DateTimeOffset Since);
+
+/// <summary>Degraded while the relay holds the outbox: calls are still taken and recorded; their events wait.</summary>
+public sealed class EventStreamHealthCheck(OutboxRelay relay) : IHealthCheck
+{
+    public const string Name = "event-stream";
+
+    public Task<HealthCheckResult> CheckHealthAsync(
+        HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(relay.Holding is { } hold
+            ? HealthCheckResult.Degraded(
+                $"the stream is full of events not yet consumed ({hold.Unconsumed}); outbox messages wait in PostgreSQL since {hold.Since:u}")
+            : HealthCheckResult.Healthy("the outbox relay has room in the stream"));
 }
 
 /// <summary>Writes an event into the outbox inside the caller's transaction, with the current W3C trace context.</summary>

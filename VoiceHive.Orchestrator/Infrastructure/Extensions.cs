@@ -65,9 +65,12 @@ internal static class Extensions
         services.AddOptions<Events.OutboxOptions>()
             .BindConfiguration(Events.OutboxOptions.Section)
             .Configure<IConfiguration>((options, configuration) => options.Stream = configuration["Events:Stream"] is { Length: > 0 } stream ? stream : options.Stream)
-            .ValidateDataAnnotations();
+            .ValidateDataAnnotations()
+            .Validate(options => options.StreamMaxLength > options.BatchSize, "Outbox:StreamMaxLength must be more than Outbox:BatchSize.")
+            .ValidateOnStart();
         services.AddSingleton<Events.OutboxRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<Events.OutboxRelay>());
+        services.AddHealthChecks().AddCheck<Events.EventStreamHealthCheck>(Events.EventStreamHealthCheck.Name, tags: ["ready"]);
         services.AddPropertyManagementSystem(builder.Configuration);
 
         services.AddSingleton<IApiErrorCounter>(sp => sp.GetRequiredService<OrchestratorMetrics>());
