@@ -277,7 +277,7 @@ public sealed partial class EventConsumer(
 
             // Left pending: claimed again after ReclaimAfter (a counted delivery), dead-lettered after MaxDeliveries.
             metrics.Failed(type);
-            LogEventFailed(logger, (string)entry.Id!, type, exception.GetType().Name, exception.Message);
+            LogEventFailed(logger, (string)entry.Id!, type, exception.GetType().Name, EventFailure.Describe(exception));
             return true;
         }
     }
@@ -409,7 +409,7 @@ public sealed partial class EventConsumer(
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Reading the event stream failed ({ExceptionType}); retrying in {DelayMs} ms")]
     private static partial void LogPollFailed(ILogger logger, string exceptionType, double delayMs);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Event {StreamId} ({EventType}) failed: {ExceptionType}: {Reason}; it will be retried")]
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Event {StreamId} ({EventType}) failed with {ExceptionType} ({Reason}); it will be retried")]
     private static partial void LogEventFailed(ILogger logger, string streamId, string eventType, string exceptionType, string reason);
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Event {StreamId} ({EventType}) failed {Deliveries} deliveries and was moved to the dead-letter stream")]
@@ -430,6 +430,27 @@ public sealed record DependencyWait(string Dependency, DateTimeOffset Since, int
 
 /// <summary>An entry that can never be applied (no id, no payload): it fails until it is dead-lettered.</summary>
 public sealed class InvalidEventException(string message) : Exception(message);
+
+/// <summary>
+/// What the log says about a failed event beyond the exception's type: only what names the fault without quoting data. A
+/// library's message can quote the value it refused (PostgreSQL's "invalid input syntax for type uuid: …" does), and an
+/// event's payload is what a caller or an alert said.
+/// </summary>
+internal static class EventFailure
+{
+    public static string Describe(Exception exception) => exception switch
+    {
+        // Written here, about the entry's shape.
+        InvalidEventException => exception.Message,
+        // The error's code and the constraint or column it concerns; not the message text, which can quote a value.
+        PostgresException postgres => $"SQLSTATE {postgres.SqlState}{Named(" on constraint ", postgres.ConstraintName)}{Named(" on column ", postgres.ColumnName)}",
+        // The path of the element that broke, not the text around it.
+        JsonException json => $"invalid JSON{Named(" at ", json.Path)}",
+        _ => "its message is not logged, as it could quote the event",
+    };
+
+    private static string Named(string prefix, string? name) => string.IsNullOrEmpty(name) ? "" : prefix + name;
+}
 
 /// <summary>The effect of one event type, applied inside the transaction that records the event as processed.</summary>
 public interface IEventHandler
