@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using VoiceHive.ServiceDefaults;
 
 namespace Microsoft.Extensions.Hosting;
@@ -48,6 +49,8 @@ public static class AuthenticationExtensions
             RequireProductionSettings(configuration);
         }
 
+        RefuseTwoKeysForOneIssuer(configuration.GetSection(BearerSection));
+
         var scrapeToken = configuration[ScrapeTokenSetting];
         // No default scheme to authenticate every request with: each policy names the one its callers use, so a
         // shared token is never tried as a JWT, nor a JWT against a shared token. Challenges and forbids without a
@@ -65,6 +68,10 @@ public static class AuthenticationExtensions
                 options.Subject = "scraper";
                 options.Realm = "metrics";
             });
+        // JwtBearer binds its section once. Rebuilt when the section changes, so that a signing key `dotnet user-jwts create`
+        // writes into user secrets while the service runs (its first token for the project) is honoured without a restart.
+        builder.Services.AddSingleton<IOptionsChangeTokenSource<JwtBearerOptions>>(
+            new ConfigurationChangeTokenSource<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, configuration.GetSection(BearerSection)));
         // A refused shared token is a 401, as a refused JWT is; neither is news at Information (JwtBearer's lines are under
         // Microsoft.AspNetCore, at Warning).
         builder.Logging.AddFilter(typeof(SharedTokenAuthentication).FullName, LogLevel.Warning);
@@ -154,6 +161,23 @@ public static class AuthenticationExtensions
             throw new StartupFailedException(
                 $"Outside Development every endpoint but /health and /alive needs a credential, and these settings are not set: {string.Join("; ", missing)}. " +
                 "Set them as environment variables (':' becomes '__'); see README.md, Configuration.");
+        }
+    }
+
+    /// <summary>
+    /// ASP.NET Core's JwtBearer takes one signing key per issuer from <c>SigningKeys</c> and, given two, fails every
+    /// authenticated request with a 500 (it looks the issuer's key up with SingleOrDefault): refused at start instead.
+    /// </summary>
+    private static void RefuseTwoKeysForOneIssuer(IConfigurationSection bearer)
+    {
+        var repeated = bearer.GetSection("SigningKeys").GetChildren()
+            .GroupBy(key => key["Issuer"], StringComparer.Ordinal)
+            .FirstOrDefault(issuer => issuer.Key is not null && issuer.Count() > 1);
+        if (repeated is not null)
+        {
+            throw new StartupFailedException(
+                $"{BearerSection}:SigningKeys has more than one key for the issuer '{repeated.Key}' (entries {string.Join(", ", repeated.Select(key => key.Key))}); " +
+                "JWT bearer validation takes one key per issuer, and with two it would fail every request. Keep one entry per issuer.");
         }
     }
 

@@ -29,15 +29,16 @@ public static class TestTokens
 
     /// <summary>
     /// A token for <paramref name="scopes"/> (space-separated; a JSON array of them with <paramref name="scopesAsArray"/>, as
-    /// <c>dotnet user-jwts</c> writes several), valid now unless <paramref name="expired"/>; signed with another key when <paramref name="foreignKey"/>.
+    /// <c>dotnet user-jwts</c> writes several), valid now unless <paramref name="expired"/>; signed with another key when <paramref name="foreignKey"/>,
+    /// or with <paramref name="signingKey"/> for <paramref name="issuer"/>.
     /// </summary>
     public static string Create(string scopes, string subject = "test-client", bool expired = false, bool foreignKey = false, TimeSpan? lifetime = null,
-        bool scopesAsArray = false)
+        bool scopesAsArray = false, byte[]? signingKey = null, string issuer = Issuer)
     {
         var now = DateTimeOffset.UtcNow;
         var claims = new Dictionary<string, object>
         {
-            ["iss"] = Issuer,
+            ["iss"] = issuer,
             ["aud"] = Audience,
             ["sub"] = subject,
             ["scope"] = scopesAsArray ? scopes.Split(' ') : scopes,
@@ -46,7 +47,7 @@ public static class TestTokens
             ["exp"] = (expired ? now.AddHours(-1) : now + (lifetime ?? TimeSpan.FromHours(1))).ToUnixTimeSeconds(),
         };
         var unsigned = Base64Url("""{"alg":"HS256","typ":"JWT"}"""u8) + "." + Base64Url(JsonSerializer.SerializeToUtf8Bytes(claims));
-        var signature = HMACSHA256.HashData(foreignKey ? RandomNumberGenerator.GetBytes(32) : Key, Encoding.ASCII.GetBytes(unsigned));
+        var signature = HMACSHA256.HashData(signingKey ?? (foreignKey ? RandomNumberGenerator.GetBytes(32) : Key), Encoding.ASCII.GetBytes(unsigned));
         return unsigned + "." + Base64Url(signature);
     }
 

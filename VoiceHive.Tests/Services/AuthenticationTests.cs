@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.Tests.Infrastructure;
 using VoiceHive.Tests.Orchestrator;
@@ -62,6 +64,59 @@ public sealed class AuthenticationTests(SharedServers servers)
         Assert.Contains("invalid_token", expired.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
         Assert.Equal("https://voicehive.dev/problems/forbidden", (await wrongScope.ProblemAsync(403)).GetProperty("type").GetString());
         Assert.True(right.IsSuccessStatusCode, $"{method} {path} with scope {scope}: {(int)right.StatusCode} {await right.Content.ReadAsStringAsync(Cancellation)}");
+    }
+
+    [Fact]
+    public async Task ASigningKeyAddedWhileTheServiceRunsIsHonouredWithoutARestart()
+    {
+        var secrets = new ChangingConfiguration();
+        await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString);
+        await using var running = app.WithWebHostBuilder(builder => builder.ConfigureAppConfiguration(configuration => configuration.Add(secrets)));
+        var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        using var client = running.CreateClient().WithToken(TestTokens.Create("operations", signingKey: key, issuer: "dotnet-user-jwts"));
+
+        using var before = await client.GetAsync("/monitoring/alerts", Cancellation);
+        // What `dotnet user-jwts create` writes into user secrets, beside the issuer and key the service started with
+        // (ASP.NET Core takes one key per issuer).
+        secrets.Set(new()
+        {
+            ["Authentication:Schemes:Bearer:ValidIssuers:user-jwts"] = "dotnet-user-jwts",
+            ["Authentication:Schemes:Bearer:SigningKeys:user-jwts:Issuer"] = "dotnet-user-jwts",
+            ["Authentication:Schemes:Bearer:SigningKeys:user-jwts:Value"] = Convert.ToBase64String(key),
+        });
+        using var after = await client.GetAsync("/monitoring/alerts", Cancellation);
+
+        await before.ProblemAsync(401);
+        Assert.True(after.StatusCode == HttpStatusCode.OK, await after.Content.ReadAsStringAsync(Cancellation));
+    }
+
+    [Fact]
+    public async Task TwoSigningKeysForOneIssuerStopTheStartNamingThem()
+    {
+        await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString,
+            new Dictionary<string, string?>
+            {
+                ["Authentication:Schemes:Bearer:SigningKeys:second:Issuer"] = TestTokens.Issuer,
+                ["Authentication:Schemes:Bearer:SigningKeys:second:Value"] = Convert.ToBase64String(new byte[32]),
+            });
+
+        var exception = Record.Exception(() => app.CreateClient());
+
+        Assert.NotNull(exception);
+        var message = exception.GetBaseException().Message;
+        Assert.Contains($"more than one key for the issuer '{TestTokens.Issuer}' (entries 0, second)", message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A configuration source whose values a test changes, announcing it as a changed file would.</summary>
+    private sealed class ChangingConfiguration : ConfigurationProvider, IConfigurationSource
+    {
+        public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
+
+        public void Set(Dictionary<string, string?> values)
+        {
+            Data = new Dictionary<string, string?>(values, StringComparer.OrdinalIgnoreCase);
+            OnReload();
+        }
     }
 
     [Fact]
