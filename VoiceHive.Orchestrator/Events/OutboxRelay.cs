@@ -21,9 +21,10 @@ namespace VoiceHive.Orchestrator.Events;
 /// look-up on the partial index of undispatched messages), and only a pass that has messages to move starts a span,
 /// <c>relay outbox</c>, with its transaction, XADDs and update as children.</para>
 /// <para>The stream is bounded (<see cref="OutboxOptions.StreamMaxLength"/>, trimmed oldest first by each XADD), and Redis 7's
-/// trimming does not look at consumer groups: an entry no group has consumed would be lost with the rest. So the relay
-/// holds the outbox in PostgreSQL while a batch could push such an entry out (the worker down or far behind), says so
-/// once, reports <c>event-stream</c> degraded on <c>/health</c>, and carries on when the group has caught up.</para>
+/// trimming does not look at consumer groups: an entry the worker has not consumed would be lost with the rest. So the
+/// relay holds the outbox in PostgreSQL while a batch could push such an entry out (the worker down or far behind, or
+/// an old delivery still unacknowledged), says so once, reports <c>event-stream</c> degraded on <c>/health</c>, and
+/// carries on when the worker has caught up.</para>
 /// </remarks>
 public sealed partial class OutboxRelay(
     NpgsqlDataSource dataSource,
@@ -74,12 +75,14 @@ public sealed partial class OutboxRelay(
             await using var pending = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM outbox_messages WHERE dispatched_at IS NULL)");
             if (await pending.ExecuteScalarAsync(cancellationToken) is not true)
             {
+                // Another replica may have sent what this one held back.
+                Resume();
                 return 0;
             }
 
-            if (await UnconsumedBeyondBoundAsync() is { } unconsumed)
+            if (await TrimWouldLoseAsync() is { } reason)
             {
-                Hold(unconsumed);
+                Hold(reason);
                 return 0;
             }
         }
@@ -134,41 +137,69 @@ public sealed partial class OutboxRelay(
     }
 
     /// <summary>
-    /// How many of the stream's entries a consumer group has not consumed, when that many leave no room for a batch under
-    /// the stream's bound (so that the batch's XADDs could trim one); null when there is room. Every group counts: its lag
-    /// (entries not yet delivered) plus its pending entries; with no group yet, every entry is unconsumed. A group whose
-    /// lag Redis cannot tell (after an XDEL in the stream, which VoiceHive never does) is not held for. The margin is one
-    /// batch per relay: replicas that look at the same moment could together add more. Once holding, the relay waits for
-    /// the unconsumed entries to fall to half the bound, so that a consumer just slower than the calls does not make it
-    /// hold and carry on by turns.
+    /// Why relaying a batch now could let the stream's bound trim an entry the worker's group has not consumed, or null.
+    /// Two ways: the entries it has not consumed (its lag, the newest entries, plus its pending ones) leave less than a
+    /// batch of room; or its oldest pending entry (a delivery being retried while newer ones are acknowledged) is among
+    /// the oldest entries the next batch's trim would take. Before the worker has created its group every entry is
+    /// unread (it reads the stream from the start). Below the bound this is one XLEN; at it (the stream's steady state, as
+    /// consumed entries are kept until trimmed) an XINFO GROUPS too and, with entries pending, an XPENDING and a range of
+    /// at most one batch. Once holding, the relay waits for the unconsumed entries to fall to half the bound, so that a
+    /// consumer just slower than the calls does not make it hold and carry on by turns. Replicas decide apart: several
+    /// that reach the bound together can put one batch each over it, so it takes the worker's absence for about
+    /// <see cref="OutboxOptions.StreamMaxLength"/> events and then up to a batch per further replica at that moment.
     /// </summary>
-    private async Task<long?> UnconsumedBeyondBoundAsync()
+    private async Task<string?> TrimWouldLoseAsync()
     {
-        var room = Holding is null ? options.Value.StreamMaxLength - options.Value.BatchSize : options.Value.StreamMaxLength / 2;
+        var bound = options.Value.StreamMaxLength;
+        var batch = options.Value.BatchSize;
+        var room = Holding is null ? bound - batch : bound / 2;
         var database = redis.GetDatabase();
         var length = await database.StreamLengthAsync(_stream);
         if (length <= room)
         {
-            // No trim can happen: the common case, one XLEN.
             return null;
         }
 
-        var groups = await database.StreamGroupInfoAsync(_stream);
-        var unconsumed = groups.Length == 0 ? length : groups.Max(group => group.Lag is { } lag ? lag + group.PendingMessageCount : 0);
-        return unconsumed > room ? unconsumed : null;
+        var groupName = options.Value.ConsumerGroup;
+        var group = (await database.StreamGroupInfoAsync(_stream)).FirstOrDefault(g => g.Name == groupName);
+        if (group.Name is null)
+        {
+            return $"{length} entries, and no consumer group {groupName} yet to read them";
+        }
+
+        // Redis cannot tell a group's lag only after an XDEL in the stream, which VoiceHive never does: then counted as none.
+        var unconsumed = (group.Lag ?? 0) + group.PendingMessageCount;
+        if (unconsumed > room)
+        {
+            return $"{unconsumed} entries not yet consumed by {groupName}";
+        }
+
+        var trimmed = length + batch - bound;
+        if (trimmed > 0 && group.PendingMessageCount > 0)
+        {
+            // Null when the worker acknowledged its last pending entry since XINFO answered.
+            var oldest = (await database.StreamPendingAsync(_stream, groupName)).LowestPendingMessageId;
+            var head = oldest.IsNull ? [] : await database.StreamRangeAsync(_stream, maxId: oldest, count: (int)Math.Min(trimmed, batch));
+            if (head.Length > 0 && head[^1].Id == oldest)
+            {
+                return $"{groupName}'s oldest unacknowledged entry {oldest} is among the oldest entries a batch would trim";
+            }
+        }
+
+        return null;
     }
 
-    private void Hold(long unconsumed)
+    private void Hold(string reason)
     {
         if (Holding is null)
         {
-            Holding = new StreamHold(unconsumed, timeProvider.GetUtcNow());
+            Holding = new StreamHold(reason, timeProvider.GetUtcNow());
             metrics.Error("outbox", "stream_full");
-            LogHolding(logger, unconsumed, options.Value.StreamMaxLength);
+            LogHolding(logger, reason);
         }
         else
         {
-            Holding = Holding with { Unconsumed = unconsumed };
+            Holding = Holding with { Reason = reason };
         }
     }
 
@@ -181,8 +212,8 @@ public sealed partial class OutboxRelay(
         }
     }
 
-    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "The event stream holds {Unconsumed} entries not yet consumed, within a batch of its bound of {Bound}: outbox messages wait in PostgreSQL until the worker has consumed half of them")]
-    private static partial void LogHolding(ILogger logger, long unconsumed, int bound);
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Relaying more would let the event stream's bound trim an event not yet consumed ({Reason}): outbox messages wait in PostgreSQL until the worker catches up")]
+    private static partial void LogHolding(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "The event stream has room again; the outbox relay carries on after holding for {Seconds:F0} s")]
     private static partial void LogResumed(ILogger logger, double seconds);
@@ -212,10 +243,13 @@ public sealed class OutboxOptions
     /// </summary>
     [System.ComponentModel.DataAnnotations.Range(2, int.MaxValue)]
     public int StreamMaxLength { get; set; } = 100_000;
+
+    /// <summary>The worker's consumer group, whose unconsumed entries the bound must not trim (the worker's <c>EventStream.Group</c>).</summary>
+    public string ConsumerGroup { get; set; } = "voicehive-worker";
 }
 
-/// <summary>The relay holding the outbox since <paramref name="Since"/>, with <paramref name="Unconsumed"/> entries in the stream unconsumed.</summary>
-public sealed record StreamHold(long Unconsumed, DateTimeOffset Since);
+/// <summary>The relay holding the outbox since <paramref name="Since"/>, and why.</summary>
+public sealed record StreamHold(string Reason, DateTimeOffset Since);
 
 /// <summary>Degraded while the relay holds the outbox: calls are still taken and recorded; their events wait.</summary>
 public sealed class EventStreamHealthCheck(OutboxRelay relay) : IHealthCheck
@@ -226,7 +260,7 @@ public sealed class EventStreamHealthCheck(OutboxRelay relay) : IHealthCheck
         HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(relay.Holding is { } hold
             ? HealthCheckResult.Degraded(
-                $"the stream is full of events not yet consumed ({hold.Unconsumed}); outbox messages wait in PostgreSQL since {hold.Since:u}")
+                $"outbox messages wait in PostgreSQL since {hold.Since:u}: relaying more would trim an event not yet consumed ({hold.Reason})")
             : HealthCheckResult.Healthy("the outbox relay has room in the stream"));
 }
 

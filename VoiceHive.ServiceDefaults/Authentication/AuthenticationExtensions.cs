@@ -69,7 +69,8 @@ public static class AuthenticationExtensions
                 options.Realm = "metrics";
             });
         // JwtBearer binds its section once. Rebuilt when the section changes, so that a signing key `dotnet user-jwts create`
-        // writes into user secrets while the service runs (its first token for the project) is honoured without a restart.
+        // writes into user secrets while the service runs is honoured without a restart (once the project's user-secrets
+        // folder exists: configuration watches no folder that was missing at start).
         builder.Services.AddSingleton<IOptionsChangeTokenSource<JwtBearerOptions>>(
             new ConfigurationChangeTokenSource<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, configuration.GetSection(BearerSection)));
         // A refused shared token is a 401, as a refused JWT is; neither is news at Information (JwtBearer's lines are under

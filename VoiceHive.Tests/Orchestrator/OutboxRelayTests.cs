@@ -1,3 +1,6 @@
+extern alias orchestrator;
+extern alias worker;
+
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +15,7 @@ public sealed class OutboxRelayTests(SharedServers servers)
     private const int Bound = 100;
     private const int BatchSize = 20;
     private const int Events = 300;
+    private const string Group = "voicehive-worker";
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -27,10 +31,7 @@ public sealed class OutboxRelayTests(SharedServers servers)
         using var client = app.CreateClient();
         var redis = app.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         var stream = EventStreams.Of(database);
-        await TestDatabase.ExecuteAsync(database, $"""
-            INSERT INTO outbox_messages (id, type, payload)
-            SELECT gen_random_uuid(), 'call.ended', json_build_object('n', i)::jsonb FROM generate_series(1, {Events}) AS i
-            """);
+        await InsertAsync(database, Events);
 
         // No worker has created its group: every entry is unread, and the relay stops a batch short of the bound.
         var health = await Eventually.Until(() => HealthAsync(client), report => Status(report, "event-stream") == "Degraded",
@@ -38,30 +39,14 @@ public sealed class OutboxRelayTests(SharedServers servers)
         var dispatched = await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NOT NULL");
         Assert.InRange(dispatched, Bound - 2 * BatchSize, Bound);
         Assert.Equal(dispatched, await redis.StreamLengthAsync(stream));
-        Assert.Contains("not yet consumed", health.GetProperty("checks").GetProperty("event-stream").GetProperty("description").GetString(),
+        Assert.Contains("no consumer group voicehive-worker yet", health.GetProperty("checks").GetProperty("event-stream").GetProperty("description").GetString(),
             StringComparison.Ordinal);
 
-        // A consumer group reads from the start and acknowledges what it reads; the relay fills the room it makes.
-        await redis.StreamCreateConsumerGroupAsync(stream, "reader", StreamPosition.Beginning);
-        var read = new HashSet<string>(StringComparer.Ordinal);
-        for (var round = 0; round < 2_000 && read.Count < Events; round++)
-        {
-            var entries = await redis.StreamReadGroupAsync(stream, "reader", "test", StreamPosition.NewMessages, 25);
-            foreach (var entry in entries)
-            {
-                read.Add((string)entry["id"]!);
-                await redis.StreamAcknowledgeAsync(stream, "reader", entry.Id);
-            }
+        // The worker's group reads from the start and acknowledges what it reads; the relay fills the room it makes.
+        await redis.StreamCreateConsumerGroupAsync(stream, Group, StreamPosition.Beginning);
+        var read = await ReadAsync(redis, stream, Events);
 
-            if (entries.Length == 0)
-            {
-                await Task.Delay(50, Cancellation);
-            }
-        }
-
-        var ids = await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages");
         Assert.Equal(Events, read.Count);
-        Assert.Equal(Events, ids);
         Assert.Equal(0, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NULL"));
         await Eventually.Until(() => HealthAsync(client), report => Status(report, "event-stream") == "Healthy",
             "the relay to report room again", cancellationToken: Cancellation);
@@ -69,6 +54,58 @@ public sealed class OutboxRelayTests(SharedServers servers)
         // Once at least: the relay can outrun this reader and hold again.
         Assert.True(metrics.Sum("voicehive_errors_total", ("component", "outbox"), ("error_type", "stream_full")) >= 1);
     }
+
+    [Fact]
+    public async Task AnOldUnacknowledgedEntryIsNotTrimmedWhileNewerOnesAreConsumed()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Outbox:StreamMaxLength"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Outbox:BatchSize"] = BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        using var client = app.CreateClient();
+        var redis = app.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        var stream = EventStreams.Of(database);
+        await redis.StreamCreateConsumerGroupAsync(stream, Group, StreamPosition.Beginning, createStream: true);
+        await InsertAsync(database, 1);
+        var stuck = await Eventually.Until(() => redis.StreamReadGroupAsync(stream, Group, "slow", StreamPosition.NewMessages, 1),
+            entries => entries.Length == 1, "the first event to be relayed and read", cancellationToken: Cancellation);
+
+        // Everything after it is read and acknowledged at once; the first stays pending, as a delivery being retried would.
+        await InsertAsync(database, Events);
+        var read = new HashSet<string>(StringComparer.Ordinal);
+        using var reading = new CancellationTokenSource();
+        var reader = Task.Run(async () =>
+        {
+            while (!reading.IsCancellationRequested)
+            {
+                await ReadAsync(redis, stream, int.MaxValue, rounds: 1, read: read);
+                await Task.Delay(20, Cancellation);
+            }
+        }, Cancellation);
+        // It may first hold while the reader catches up; then only the pending entry keeps it holding.
+        var health = await Eventually.Until(() => HealthAsync(client),
+            report => Description(report, "event-stream")?.Contains("oldest unacknowledged entry", StringComparison.Ordinal) == true,
+            "the relay to hold for the pending entry", cancellationToken: Cancellation);
+        await reading.CancelAsync();
+        await reader;
+
+        Assert.Single(await redis.StreamRangeAsync(stream, stuck[0].Id, stuck[0].Id));
+        Assert.Equal("Degraded", Status(health, "event-stream"));
+        Assert.True(await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NULL") > 0);
+
+        // Acknowledged at last: the relay carries on, and the bound trims what has been consumed.
+        await redis.StreamAcknowledgeAsync(stream, Group, stuck[0].Id);
+        await ReadAsync(redis, stream, Events, read: read);
+        Assert.Equal(Events, read.Count);
+        await Eventually.Until(() => HealthAsync(client), report => Status(report, "event-stream") == "Healthy",
+            "the relay to carry on", cancellationToken: Cancellation);
+    }
+
+    [Fact]
+    public void TheRelayWatchesTheGroupTheWorkerReadsWith() =>
+        Assert.Equal(worker::VoiceHive.Worker.Events.EventStream.Group, new orchestrator::VoiceHive.Orchestrator.Events.OutboxOptions().ConsumerGroup);
 
     [Fact]
     public async Task AStreamBoundNoLargerThanABatchStopsTheStart()
@@ -81,11 +118,41 @@ public sealed class OutboxRelayTests(SharedServers servers)
         Assert.Contains("Outbox:StreamMaxLength must be more than Outbox:BatchSize", failure.ToString(), StringComparison.Ordinal);
     }
 
+    private static Task InsertAsync(string database, int count) => TestDatabase.ExecuteAsync(database, $"""
+        INSERT INTO outbox_messages (id, type, payload)
+        SELECT gen_random_uuid(), 'call.ended', json_build_object('n', i)::jsonb FROM generate_series(1, {count}) AS i
+        """);
+
+    /// <summary>Reads new entries as the worker's group and acknowledges each, until <paramref name="expected"/> have come or the rounds are over; returns their event ids.</summary>
+    private static async Task<HashSet<string>> ReadAsync(IDatabase redis, string stream, int expected, int rounds = 2_000, HashSet<string>? read = null)
+    {
+        read ??= new HashSet<string>(StringComparer.Ordinal);
+        for (var round = 0; round < rounds && read.Count < expected; round++)
+        {
+            var entries = await redis.StreamReadGroupAsync(stream, Group, "test", StreamPosition.NewMessages, 25);
+            foreach (var entry in entries)
+            {
+                read.Add((string)entry["id"]!);
+                await redis.StreamAcknowledgeAsync(stream, Group, entry.Id);
+            }
+
+            if (entries.Length == 0 && rounds > 1)
+            {
+                await Task.Delay(50, Cancellation);
+            }
+        }
+
+        return read;
+    }
+
     private static async Task<JsonElement> HealthAsync(HttpClient client)
     {
         using var response = await client.GetAsync("/health", Cancellation);
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancellation)).RootElement;
     }
+
+    private static string? Description(JsonElement report, string check) =>
+        report.GetProperty("checks").TryGetProperty(check, out var entry) ? entry.GetProperty("description").GetString() : null;
 
     private static string? Status(JsonElement report, string check) =>
         report.GetProperty("checks").TryGetProperty(check, out var entry) ? entry.GetProperty("status").GetString() : null;
