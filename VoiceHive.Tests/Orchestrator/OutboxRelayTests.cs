@@ -23,11 +23,7 @@ public sealed class OutboxRelayTests(SharedServers servers)
     public async Task WithNoConsumerTheRelayHoldsTheOutboxAtTheStreamsBoundAndLosesNothing()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
-        await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Outbox:StreamMaxLength"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Outbox:BatchSize"] = BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        await using var app = Bounded(database);
         using var client = app.CreateClient();
         var redis = app.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         var stream = EventStreams.Of(database);
@@ -59,11 +55,7 @@ public sealed class OutboxRelayTests(SharedServers servers)
     public async Task AnOldUnacknowledgedEntryIsNotTrimmedWhileNewerOnesAreConsumed()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
-        await using var app = OrchestratorApplication.For(database, servers.Redis.ConnectionString, new Dictionary<string, string?>
-        {
-            ["Outbox:StreamMaxLength"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Outbox:BatchSize"] = BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        await using var app = Bounded(database);
         using var client = app.CreateClient();
         var redis = app.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
         var stream = EventStreams.Of(database);
@@ -117,6 +109,13 @@ public sealed class OutboxRelayTests(SharedServers servers)
 
         Assert.Contains("Outbox:StreamMaxLength must be more than Outbox:BatchSize", failure.ToString(), StringComparison.Ordinal);
     }
+
+    /// <summary>The orchestrator with a stream bound of <see cref="Bound"/> and batches of <see cref="BatchSize"/>.</summary>
+    private OrchestratorApplication Bounded(string database) => OrchestratorApplication.For(database, servers.Redis.ConnectionString, new Dictionary<string, string?>
+    {
+        ["Outbox:StreamMaxLength"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Outbox:BatchSize"] = BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    });
 
     private static Task InsertAsync(string database, int count) => TestDatabase.ExecuteAsync(database, $"""
         INSERT INTO outbox_messages (id, type, payload)
