@@ -143,7 +143,7 @@ public sealed partial class OutboxRelay(
     /// the oldest entries the next batch's trim would take. Before the worker has created its group every entry is
     /// unread (it reads the stream from the start). Below the bound this is one XLEN; at it (the stream's steady state, as
     /// consumed entries are kept until trimmed) an XINFO GROUPS too and, with entries pending, an XPENDING and a range of
-    /// at most one batch. Once holding, the relay waits for the unconsumed entries to fall to half the bound, so that a
+    /// the entries a batch would trim. Once holding, the relay waits for the unconsumed entries to fall to half the bound, so that a
     /// consumer just slower than the calls does not make it hold and carry on by turns. Replicas decide apart: several
     /// that reach the bound together can put one batch each over it, so it takes the worker's absence for about
     /// <see cref="OutboxOptions.StreamMaxLength"/> events and then up to a batch per further replica at that moment.
@@ -177,9 +177,10 @@ public sealed partial class OutboxRelay(
         var trimmed = length + batch - bound;
         if (trimmed > 0 && group.PendingMessageCount > 0)
         {
-            // Null when the worker acknowledged its last pending entry since XINFO answered.
+            // Null when the worker acknowledged its last pending entry since XINFO answered. The range is about a batch
+            // (plus the node Redis's approximate trim may leave); more only once, after the bound was lowered.
             var oldest = (await database.StreamPendingAsync(_stream, groupName)).LowestPendingMessageId;
-            var head = oldest.IsNull ? [] : await database.StreamRangeAsync(_stream, maxId: oldest, count: (int)Math.Min(trimmed, batch));
+            var head = oldest.IsNull ? [] : await database.StreamRangeAsync(_stream, maxId: oldest, count: (int)Math.Min(trimmed, int.MaxValue));
             if (head.Length > 0 && head[^1].Id == oldest)
             {
                 return $"{groupName}'s oldest unacknowledged entry {oldest} is among the oldest entries a batch would trim";
