@@ -140,19 +140,20 @@ public sealed partial class OutboxRelay(
     /// Why relaying a batch now could let the stream's bound trim an entry the worker's group has not consumed, or null.
     /// Two ways: the entries it has not consumed (its lag, the newest entries, plus its pending ones) leave less than a
     /// batch of room; or its oldest pending entry (a delivery being retried while newer ones are acknowledged) is among
-    /// the oldest entries the next batch's trim would take. Before the worker has created its group every entry is
+    /// the oldest entries the next batches' trim would take. Before the worker has created its group every entry is
     /// unread (it reads the stream from the start). Below the bound this is one XLEN; at it (the stream's steady state, as
     /// consumed entries are kept until trimmed) an XINFO GROUPS too and, with entries pending, an XPENDING and a range of
-    /// the entries a batch would trim. Once holding, the relay waits for the unconsumed entries to fall to half the bound, so that a
-    /// consumer just slower than the calls does not make it hold and carry on by turns. Replicas decide apart: several
-    /// that reach the bound together can put one batch each over it, so it takes the worker's absence for about
-    /// <see cref="OutboxOptions.StreamMaxLength"/> events and then up to a batch per further replica at that moment.
+    /// the entries two batches would trim. Once holding, the relay waits for the unconsumed entries to fall to half the bound, so that a
+    /// consumer just slower than the calls does not make it hold and carry on by turns. Replicas decide apart, so the
+    /// room kept is two batches, this replica's and one more's (the AppHost runs two): a third and further replicas that
+    /// reach the bound at the same moment as two others could each put a batch over it.
     /// </summary>
     private async Task<string?> TrimWouldLoseAsync()
     {
         var bound = options.Value.StreamMaxLength;
         var batch = options.Value.BatchSize;
-        var room = Holding is null ? bound - batch : bound / 2;
+        var reserve = 2 * batch;
+        var room = Holding is null ? bound - reserve : bound / 2;
         var database = redis.GetDatabase();
         var length = await database.StreamLengthAsync(_stream);
         if (length <= room)
@@ -174,7 +175,7 @@ public sealed partial class OutboxRelay(
             return $"{unconsumed} entries not yet consumed by {groupName}";
         }
 
-        var trimmed = length + batch - bound;
+        var trimmed = length + reserve - bound;
         if (trimmed > 0 && group.PendingMessageCount > 0)
         {
             // Null when the worker acknowledged its last pending entry since XINFO answered. The range is about a batch

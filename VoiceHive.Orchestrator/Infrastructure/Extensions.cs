@@ -66,7 +66,7 @@ internal static class Extensions
             .BindConfiguration(Events.OutboxOptions.Section)
             .Configure<IConfiguration>((options, configuration) => options.Stream = configuration["Events:Stream"] is { Length: > 0 } stream ? stream : options.Stream)
             .ValidateDataAnnotations()
-            .Validate(options => options.StreamMaxLength > options.BatchSize, "Outbox:StreamMaxLength must be more than Outbox:BatchSize.")
+            .Validate(options => options.StreamMaxLength > 2 * options.BatchSize, "Outbox:StreamMaxLength must be more than twice Outbox:BatchSize.")
             .ValidateOnStart();
         services.AddSingleton<Events.OutboxRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<Events.OutboxRelay>());
