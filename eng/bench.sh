@@ -21,4 +21,20 @@ cd "$REPO_ROOT"
 eng/deps.sh
 say "building (Release)"
 dotnet build VoiceHive.sln -c Release -nologo -clp:ErrorsOnly
-exec dotnet VoiceHive.Benchmarks/bin/Release/net10.0/VoiceHive.Benchmarks.dll "$@"
+# The runner and everything it starts (PostgreSQL, Redis, Prometheus, the services) get a process group of their own, so
+# that Ctrl-C or a kill of this script stops all of them, in the foreground or not (a background job ignores SIGINT,
+# and the runner does not stop on SIGTERM by itself).
+setsid dotnet VoiceHive.Benchmarks/bin/Release/net10.0/VoiceHive.Benchmarks.dll "$@" &
+runner=$!
+stop_runner() {
+  # The runner first, so that it does not report the benchmark it was in as failed when its servers go.
+  kill -KILL "$runner" 2>/dev/null || true
+  kill -TERM -- "-$runner" 2>/dev/null || true
+  sleep 2
+  kill -KILL -- "-$runner" 2>/dev/null || true
+  # What the servers left: the runner removes it itself on a normal exit.
+  rm -rf "${TMPDIR:-/tmp}/voicehive-tests/$runner"
+  exit 130
+}
+trap stop_runner INT TERM
+wait "$runner"
