@@ -36,7 +36,7 @@ public sealed partial class OutboxRelay(
 {
     private readonly string _stream = options.Value.Stream;
 
-    /// <summary>Set while the relay holds the outbox because the stream is full of entries not yet consumed.</summary>
+    /// <summary>Set while the relay holds the outbox because relaying more could trim an entry not yet consumed.</summary>
     public StreamHold? Holding { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -138,13 +138,13 @@ public sealed partial class OutboxRelay(
 
     /// <summary>
     /// Why relaying a batch now could let the stream's bound trim an entry the worker's group has not consumed, or null.
-    /// Two ways: the entries it has not consumed (its lag, the newest entries, plus its pending ones) leave less than a
-    /// batch of room; or its oldest pending entry (a delivery being retried while newer ones are acknowledged) is among
+    /// Two ways: the entries it has not consumed (its lag, the newest entries, plus its pending ones) leave less than two
+    /// batches of room; or its oldest pending entry (a delivery being retried while newer ones are acknowledged) is among
     /// the oldest entries the next batches' trim would take. Before the worker has created its group every entry is
     /// unread (it reads the stream from the start). Below the bound this is one XLEN; at it (the stream's steady state, as
     /// consumed entries are kept until trimmed) an XINFO GROUPS too and, with entries pending, an XPENDING and a range of
-    /// the entries two batches would trim. Once holding, the relay waits for the unconsumed entries to fall to half the bound, so that a
-    /// consumer just slower than the calls does not make it hold and carry on by turns. Replicas decide apart, so the
+    /// the entries two batches would trim. Once holding, the relay waits for the unconsumed entries to fall to half the
+    /// bound, so that a consumer just slower than the calls does not make it hold and carry on by turns. Replicas decide apart, so the
     /// room kept is two batches, this replica's and one more's (the AppHost runs two): a third and further replicas that
     /// reach the bound at the same moment as two others could each put a batch over it.
     /// </summary>
@@ -168,7 +168,7 @@ public sealed partial class OutboxRelay(
             return $"{length} entries, and no consumer group {groupName} yet to read them";
         }
 
-        // Redis cannot tell a group's lag only after an XDEL in the stream, which VoiceHive never does: then counted as none.
+        // Redis leaves a group's lag unknown only after an XDEL in the stream, which VoiceHive never does: then counted as none.
         var unconsumed = (group.Lag ?? 0) + group.PendingMessageCount;
         if (unconsumed > room)
         {
@@ -178,13 +178,13 @@ public sealed partial class OutboxRelay(
         var trimmed = length + reserve - bound;
         if (trimmed > 0 && group.PendingMessageCount > 0)
         {
-            // Null when the worker acknowledged its last pending entry since XINFO answered. The range is about a batch
+            // Null when the worker acknowledged its last pending entry since XINFO answered. The range is about two batches
             // (plus the node Redis's approximate trim may leave); more only once, after the bound was lowered.
             var oldest = (await database.StreamPendingAsync(_stream, groupName)).LowestPendingMessageId;
             var head = oldest.IsNull ? [] : await database.StreamRangeAsync(_stream, maxId: oldest, count: (int)Math.Min(trimmed, int.MaxValue));
             if (head.Length > 0 && head[^1].Id == oldest)
             {
-                return $"{groupName}'s oldest unacknowledged entry {oldest} is among the oldest entries a batch would trim";
+                return $"{groupName}'s oldest unacknowledged entry {oldest} is among the oldest entries the next batches would trim";
             }
         }
 
