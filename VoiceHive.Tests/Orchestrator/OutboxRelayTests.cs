@@ -15,7 +15,7 @@ public sealed class OutboxRelayTests(SharedServers servers)
     private const int Bound = 100;
     private const int BatchSize = 20;
     private const int Events = 300;
-    private const string Group = "voicehive-worker";
+    private const string Group = worker::VoiceHive.Worker.Events.EventStream.Group;
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
@@ -35,7 +35,7 @@ public sealed class OutboxRelayTests(SharedServers servers)
         var dispatched = await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NOT NULL");
         Assert.InRange(dispatched, Bound - 2 * BatchSize, Bound - BatchSize);
         Assert.Equal(dispatched, await redis.StreamLengthAsync(stream));
-        Assert.Contains("no consumer group voicehive-worker yet", health.GetProperty("checks").GetProperty("event-stream").GetProperty("description").GetString(),
+        Assert.Contains($"no consumer group {Group} yet", health.GetProperty("checks").GetProperty("event-stream").GetProperty("description").GetString(),
             StringComparison.Ordinal);
 
         // The worker's group reads from the start and acknowledges what it reads; the relay fills the room it makes.
@@ -97,7 +97,7 @@ public sealed class OutboxRelayTests(SharedServers servers)
 
     [Fact]
     public void TheRelayWatchesTheGroupTheWorkerReadsWith() =>
-        Assert.Equal(worker::VoiceHive.Worker.Events.EventStream.Group, new orchestrator::VoiceHive.Orchestrator.Events.OutboxOptions().ConsumerGroup);
+        Assert.Equal(Group, new orchestrator::VoiceHive.Orchestrator.Events.OutboxOptions().ConsumerGroup);
 
     [Fact]
     public async Task AStreamBoundNoLargerThanTwoBatchesStopsTheStart()
