@@ -41,5 +41,6 @@ public sealed record TrafficUpdate(
     bool? Running,
     [property: Range(TrafficState.MinimumRate, TrafficState.MaximumRate, ErrorMessage = TrafficUpdate.RateRule)] double? CallsPerSecond)
 {
-    private const string RateRule = "Calls per second, from 0.01 to 100.";
+    // RangeAttribute puts its own bounds in as {1} and {2}.
+    private const string RateRule = "Calls per second, from {1} to {2}.";
 }

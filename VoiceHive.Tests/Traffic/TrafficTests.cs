@@ -58,6 +58,7 @@ public sealed class TrafficTests
 
         var problem = await refused.ProblemAsync(400);
         Assert.Equal(["callsPerSecond"], problem.GetProperty("errors").EnumerateObject().Select(e => e.Name));
+        Assert.Equal("Calls per second, from 0.01 to 100.", problem.GetProperty("errors").GetProperty("callsPerSecond")[0].GetString());
         var state = traffic.Services.GetRequiredService<TrafficState>().Status();
         Assert.Equal(1, state.CallsPerSecond);
         Assert.False(state.Running);
