@@ -1,3 +1,6 @@
+using System.Text.Json;
+using StackExchange.Redis;
+
 namespace VoiceHive.Tests.Infrastructure;
 
 /// <summary>The event stream of a test's services, and consumer settings that let a test see reclaims and dead letters.</summary>
@@ -13,4 +16,20 @@ public static class EventStreams
         ["Consumer:ReclaimInterval"] = "00:00:00.300",
         ["Consumer:MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
+
+    /// <summary>A <c>call.ended</c> entry as the relay writes it (without a trace context), one PMS request of 0.2 s.</summary>
+    public static NameValueEntry[] EndedCall(string hotelId, DateTimeOffset endedAt)
+    {
+        var payload = JsonSerializer.Serialize(new
+        {
+            callId = Guid.NewGuid(),
+            hotelId,
+            startedAt = endedAt.AddMinutes(-1),
+            endedAt,
+            succeeded = true,
+            turns = 1,
+            pmsSeconds = new[] { 0.2 },
+        }, JsonSerializerOptions.Web);
+        return [new("id", Guid.NewGuid().ToString()), new("type", "call.ended"), new("payload", payload), new("traceparent", "")];
+    }
 }

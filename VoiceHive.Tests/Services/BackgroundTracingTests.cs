@@ -96,6 +96,52 @@ public sealed class BackgroundTracingTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task EventsAppliedInOneTransactionKeepTheirOwnSpansAndTraces()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString);
+        await using var tracedOrchestrator = Capturing(orchestrator, spans);
+        using var client = tracedOrchestrator.CreateClient();
+        for (var i = 0; i < 3; i++)
+        {
+            await client.EndAsync(await client.StartCallAsync(), "resolved");
+        }
+
+        // All six events on the stream before the worker starts: its first read takes them in one batch.
+        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NOT NULL"),
+            count => count == 6, "the six events to be relayed", cancellationToken: Cancellation);
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+        await using var tracedWorker = Capturing(worker, spans);
+        tracedWorker.CreateClient().Dispose();
+        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"), count => count == 6,
+            "the events to be processed", cancellationToken: Cancellation);
+        await orchestrator.DisposeAsync();
+        await worker.DisposeAsync();
+
+        var all = spans.GroupBy(span => span.SpanId).Select(group => group.First()).ToList();
+        var pass = Assert.Single(all, span => span.DisplayName == "consume events");
+        Assert.Equal(6, pass.GetTagItem("messaging.batch.message_count"));
+        Assert.Equal(1, await TestDatabase.ScalarAsync(database, "SELECT count(DISTINCT xmin::text) FROM processed_events"));
+        var requests = all.Where(span => span.Source.Name == "Microsoft.AspNetCore" && span.DisplayName.StartsWith("POST /api/calls/{id:guid}/end", StringComparison.Ordinal))
+            .Select(span => span.TraceId).ToHashSet();
+        var ended = all.Where(span => span.DisplayName == "process call.ended").ToList();
+        Assert.Equal(3, ended.Count);
+        Assert.All(ended, span =>
+        {
+            Assert.Contains(span.TraceId, requests);
+            Assert.Contains(span.Links, link => link.Context.SpanId == pass.SpanId);
+            Assert.Equal("applied", span.GetTagItem("voicehive.event.outcome"));
+            Assert.Contains(all, child => child.Source.Name == "Npgsql" && child.ParentSpanId == span.SpanId);
+        });
+        Assert.Equal(3, ended.Select(span => span.TraceId).Distinct().Count());
+        // The worker's start-up (its migrations) runs before the pass, outside it.
+        var orphans = all.Where(span => span.Source.Name == "Npgsql" && span.ParentSpanId == default && span.StartTimeUtc >= pass.StartTimeUtc)
+            .Select(span => span.DisplayName).ToList();
+        Assert.True(orphans.Count == 0, "database spans outside any pass or request: " + string.Join(" | ", orphans));
+    }
+
+    [Fact]
     public async Task ARetentionPassThatDeletesIsOneSpanWithItsDatabaseWork()
     {
         var spans = new ConcurrentQueue<Activity>();

@@ -99,18 +99,7 @@ public sealed class OutageTests(SharedServers servers)
         var ended = DateTimeOffset.UtcNow;
         for (var i = 0; i < count; i++)
         {
-            var payload = JsonSerializer.Serialize(new
-            {
-                callId = Guid.NewGuid(),
-                hotelId = "grand-plaza",
-                startedAt = ended.AddMinutes(-1),
-                endedAt = ended,
-                succeeded = true,
-                turns = 1,
-                pmsSeconds = new[] { 0.2 },
-            }, JsonSerializerOptions.Web);
-            await Redis(worker).StreamAddAsync(EventStreams.Of(database),
-                [new("id", Guid.NewGuid().ToString()), new("type", "call.ended"), new("payload", payload), new("traceparent", "")]);
+            await Redis(worker).StreamAddAsync(EventStreams.Of(database), EventStreams.EndedCall("grand-plaza", ended));
         }
     }
 

@@ -11,9 +11,10 @@ namespace VoiceHive.Worker.Events;
 
 /// <summary>
 /// Reads the event stream as one consumer of the worker group. Each event's effect and its
-/// <c>processed_events</c> row commit in one PostgreSQL transaction, and only then is the entry
-/// acknowledged: a crash before the ack redelivers it (to this consumer, or to another after
-/// <see cref="ConsumerOptions.ReclaimAfter"/>), and the row makes the second delivery a no-op.
+/// <c>processed_events</c> row commit in one PostgreSQL transaction (a read batch's events in one transaction
+/// together, or each alone when that fails), and only then is the entry acknowledged: a crash before the ack
+/// redelivers it (to this consumer, or to another after <see cref="ConsumerOptions.ReclaimAfter"/>), and the row
+/// makes the second delivery a no-op.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -38,7 +39,9 @@ namespace VoiceHive.Worker.Events;
 /// work is one <c>consume events</c> span (claims and dead-lettering are its children); each event keeps its own
 /// <c>process {type}</c> consumer span as a child of the producer's trace context it carries (one call's trace holds
 /// the orchestrator's request and the worker's processing, with the event's database work under it), linked to the
-/// pass it ran in.
+/// pass it ran in. In a batch applied together an event's span ends when the batch is committed and acknowledged
+/// (when the event is settled), and a batch that falls back to one at a time leaves spans with the outcome
+/// <c>rolled_back</c> beside the ones that follow.
 /// </para>
 /// </remarks>
 public sealed partial class EventConsumer(
@@ -153,12 +156,27 @@ public sealed partial class EventConsumer(
         using var pass = StartPass(idle.Count + fresh.Count);
         var claimed = await ReclaimAsync(idle);
         var entries = claimed.Concat(fresh).Select(entry => new HeldEntry(entry)).ToList();
+        var settled = await SettleAsync(entries, pass?.Context ?? default, cancellationToken);
+        // A dependency is down: the first unsettled entry and the rest of the batch wait in this process, uncounted.
+        _held.AddRange(entries.Skip(settled));
+        return settled;
+    }
+
+    /// <summary>
+    /// Settles entries in order: all in one transaction when that succeeds, otherwise one at a time. Returns how many, from
+    /// the front, were settled (applied, or failed and left pending); the others wait because a dependency is down.
+    /// </summary>
+    private async Task<int> SettleAsync(IReadOnlyList<HeldEntry> entries, ActivityContext pass, CancellationToken cancellationToken)
+    {
+        if (entries.Count > 1 && await TryApplyTogetherAsync(entries, pass, cancellationToken))
+        {
+            return entries.Count;
+        }
+
         for (var i = 0; i < entries.Count; i++)
         {
-            if (!await ProcessAsync(entries[i], pass?.Context ?? default, cancellationToken))
+            if (!await ProcessAsync(entries[i], pass, cancellationToken))
             {
-                // A dependency is down: this entry and the rest of the batch wait in this process, uncounted.
-                _held.AddRange(entries.Skip(i));
                 return i;
             }
         }
@@ -215,19 +233,9 @@ public sealed partial class EventConsumer(
         }
 
         using var pass = StartPass(_held.Count);
-        var done = 0;
-        while (_held.Count > 0)
-        {
-            if (!await ProcessAsync(_held[0], pass?.Context ?? default, cancellationToken))
-            {
-                return done;
-            }
-
-            _held.RemoveAt(0);
-            done++;
-        }
-
-        return done;
+        var settled = await SettleAsync([.. _held], pass?.Context ?? default, cancellationToken);
+        _held.RemoveRange(0, settled);
+        return settled;
     }
 
     private async Task KeepHeldAsync()
@@ -243,21 +251,96 @@ public sealed partial class EventConsumer(
         }
     }
 
+    /// <summary>
+    /// The fast path: a batch's events in one transaction, then one XACK for all. With a transaction per event the
+    /// consumer's pace was one commit's latency, which PostgreSQL's checkpoints lengthen (docs/benchmarks.md, "Profiling");
+    /// here the log is flushed once per batch. The events are applied sorted by their handler's lock key (stably), so
+    /// that two replicas' batches lock rows in one order. False when anything fails: the transaction is rolled back (or,
+    /// if only the XACK failed, it stands and the events will be found applied), nothing is counted, and the caller
+    /// settles the entries one at a time, where a failing event fails alone and an outage is waited out.
+    /// </summary>
+    private async Task<bool> TryApplyTogetherAsync(IReadOnlyList<HeldEntry> entries, ActivityContext pass, CancellationToken cancellationToken)
+    {
+        var events = new List<ParsedEvent>(entries.Count);
+        var outer = Activity.Current;
+        ParsedEvent? current = null;
+        var committed = false;
+        try
+        {
+            foreach (var held in entries)
+            {
+                events.Add(Parse(held.Entry, withLockKey: true));
+            }
+
+            await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+            {
+                foreach (var parsed in events.OrderBy(e => e.LockKey, StringComparer.Ordinal))
+                {
+                    current = parsed;
+                    parsed.Activity = StartProcessActivity(parsed.Entry, parsed.Type, pass);
+                    using (BeginEventScope(parsed.Entry, parsed.Type))
+                    {
+                        (parsed.Outcome, parsed.Reaction) = await ApplyInAsync(parsed, connection, transaction, cancellationToken);
+                    }
+
+                    Activity.Current = outer;
+                }
+
+                current = null;
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            committed = true;
+            foreach (var parsed in events)
+            {
+                CountReaction(parsed.Reaction);
+            }
+
+            await stream.AcknowledgeAsync([.. events.Select(e => e.Entry.Id)]);
+            foreach (var parsed in events)
+            {
+                parsed.Activity?.SetTag("voicehive.event.outcome", parsed.Outcome);
+                metrics.Processed(parsed.Type, parsed.Outcome!);
+            }
+
+            return true;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Applied one at a time next, each in a span of its own; these spans say what became of this attempt.
+            current?.Activity?.SetStatus(ActivityStatusCode.Error);
+            current?.Activity?.SetTag("error.type", exception.GetType().Name);
+            foreach (var parsed in events)
+            {
+                parsed.Activity?.SetTag("voicehive.event.outcome", committed ? "unacknowledged" : "rolled_back");
+            }
+
+            LogAppliedOneAtATime(logger, entries.Count, exception.GetType().Name);
+            return false;
+        }
+        finally
+        {
+            foreach (var parsed in events)
+            {
+                parsed.Dispose();
+            }
+
+            // Ending a span makes the one current when it started current again; the pass is current after the batch.
+            Activity.Current = outer;
+        }
+    }
+
     /// <summary>Applies and acknowledges one entry; false when it could not be settled because a dependency is unavailable (it is then held, uncounted).</summary>
     private async Task<bool> ProcessAsync(HeldEntry held, ActivityContext pass, CancellationToken cancellationToken)
     {
         var entry = held.Entry;
         var type = TypeOf(entry);
-        ActivityContext.TryParse((string?)entry["traceparent"], null, isRemote: true, out var producer);
-        using var activity = WorkerTelemetry.ActivitySource.StartActivity($"process {type}", ActivityKind.Consumer, producer,
-            links: pass == default ? null : [new ActivityLink(pass)]);
-        activity?.SetTag("messaging.system", "redis");
-        activity?.SetTag("messaging.destination.name", stream.StreamKey);
-        activity?.SetTag("messaging.message.id", (string?)entry.Id);
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["EventId"] = (string?)entry["id"] ?? "", ["StreamId"] = (string?)entry.Id ?? "", ["EventType"] = type });
+        using var activity = StartProcessActivity(entry, type, pass);
+        using var scope = BeginEventScope(entry, type);
         try
         {
-            var outcome = await ApplyAsync(entry, type, cancellationToken);
+            var outcome = await ApplyAsync(entry, cancellationToken);
             await stream.AcknowledgeAsync(entry.Id);
             metrics.Processed(type, outcome);
             activity?.SetTag("voicehive.event.outcome", outcome);
@@ -321,38 +404,83 @@ public sealed partial class EventConsumer(
         return null;
     }
 
-    /// <summary>The effect and the processed-event row in one transaction; "duplicate" when the event was applied before.</summary>
-    private async Task<string> ApplyAsync(StreamEntry entry, string type, CancellationToken cancellationToken)
+    /// <summary>One event's effect and processed-event row in a transaction of its own.</summary>
+    private async Task<string> ApplyAsync(StreamEntry entry, CancellationToken cancellationToken)
+    {
+        using var parsed = Parse(entry, withLockKey: false);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var (outcome, reaction) = await ApplyInAsync(parsed, connection, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        CountReaction(reaction);
+        return outcome;
+    }
+
+    /// <summary>The processed-event row, then the effect; "duplicate" (and no effect) when the row was there: the event was applied before.</summary>
+    private static async Task<(string Outcome, string? Reaction)> ApplyInAsync(ParsedEvent parsed, NpgsqlConnection connection, NpgsqlTransaction transaction,
+        CancellationToken cancellationToken)
+    {
+        await using (var claim = new NpgsqlCommand("""
+            INSERT INTO processed_events (event_id, handler) VALUES (@id, @handler) ON CONFLICT DO NOTHING
+            """, connection, transaction))
+        {
+            claim.Parameters.AddWithValue("id", parsed.EventId);
+            claim.Parameters.AddWithValue("handler", parsed.Type);
+            if (await claim.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return ("duplicate", null);
+            }
+        }
+
+        return parsed.Handler is null
+            ? ("ignored", null)
+            : ("applied", await parsed.Handler.HandleAsync(parsed.Payload.RootElement, connection, transaction, cancellationToken));
+    }
+
+    /// <summary>The entry's event id, payload and handler (and, for a batch, the handler's lock key); throws for an entry that cannot be applied.</summary>
+    private ParsedEvent Parse(StreamEntry entry, bool withLockKey)
     {
         if (!Guid.TryParse((string?)entry["id"], out var eventId))
         {
             throw new InvalidEventException("the entry has no event id");
         }
 
-        using var payload = JsonDocument.Parse((string?)entry["payload"] ?? throw new InvalidEventException("the entry has no payload"));
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var claim = new NpgsqlCommand("""
-            INSERT INTO processed_events (event_id, handler) VALUES (@id, @handler) ON CONFLICT DO NOTHING
-            """, connection, transaction))
+        var type = TypeOf(entry);
+        var payload = JsonDocument.Parse((string?)entry["payload"] ?? throw new InvalidEventException("the entry has no payload"));
+        try
         {
-            claim.Parameters.AddWithValue("id", eventId);
-            claim.Parameters.AddWithValue("handler", type);
-            if (await claim.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                await transaction.CommitAsync(cancellationToken);
-                return "duplicate";
-            }
+            var handler = _handlers.GetValueOrDefault(type);
+            return new ParsedEvent(entry, type, eventId, payload, handler, withLockKey ? handler?.LockKey(payload.RootElement) ?? "" : "");
         }
-
-        if (_handlers.TryGetValue(type, out var handler))
+        catch
         {
-            await handler.HandleAsync(payload.RootElement, connection, transaction, cancellationToken);
+            payload.Dispose();
+            throw;
         }
-
-        await transaction.CommitAsync(cancellationToken);
-        return handler is null ? "ignored" : "applied";
     }
+
+    private void CountReaction(string? reaction)
+    {
+        if (reaction is not null)
+        {
+            metrics.ReactionApplied(reaction);
+        }
+    }
+
+    /// <summary>The event's consumer span, a child of the producer's trace context the entry carries, linked to the pass.</summary>
+    private Activity? StartProcessActivity(StreamEntry entry, string type, ActivityContext pass)
+    {
+        ActivityContext.TryParse((string?)entry["traceparent"], null, isRemote: true, out var producer);
+        var activity = WorkerTelemetry.ActivitySource.StartActivity($"process {type}", ActivityKind.Consumer, producer,
+            links: pass == default ? null : [new ActivityLink(pass)]);
+        activity?.SetTag("messaging.system", "redis");
+        activity?.SetTag("messaging.destination.name", stream.StreamKey);
+        activity?.SetTag("messaging.message.id", (string?)entry.Id);
+        return activity;
+    }
+
+    private IDisposable? BeginEventScope(StreamEntry entry, string type) =>
+        logger.BeginScope(new Dictionary<string, object> { ["EventId"] = (string?)entry["id"] ?? "", ["StreamId"] = (string?)entry.Id ?? "", ["EventType"] = type });
 
     private static Activity? StartPass(int entries)
     {
@@ -406,6 +534,34 @@ public sealed partial class EventConsumer(
         public int RetriesWhileAnswering { get; set; }
     }
 
+    /// <summary>An entry read for applying; in a batch it also carries its span (ended when the batch settles) and its result.</summary>
+    private sealed class ParsedEvent(StreamEntry entry, string type, Guid eventId, JsonDocument payload, IEventHandler? handler, string lockKey) : IDisposable
+    {
+        public StreamEntry Entry { get; } = entry;
+
+        public string Type { get; } = type;
+
+        public Guid EventId { get; } = eventId;
+
+        public JsonDocument Payload { get; } = payload;
+
+        public IEventHandler? Handler { get; } = handler;
+
+        public string LockKey { get; } = lockKey;
+
+        public Activity? Activity { get; set; }
+
+        public string? Outcome { get; set; }
+
+        public string? Reaction { get; set; }
+
+        public void Dispose()
+        {
+            Activity?.Dispose();
+            Payload.Dispose();
+        }
+    }
+
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Reading the event stream failed ({ExceptionType}); retrying in {DelayMs} ms")]
     private static partial void LogPollFailed(ILogger logger, string exceptionType, double delayMs);
 
@@ -417,6 +573,9 @@ public sealed partial class EventConsumer(
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Event {StreamId} ({EventType}) could not be applied because {Dependency} is unavailable ({ExceptionType}); it is kept and retried when it answers, not counted as a failed delivery")]
     private static partial void LogEventDeferred(ILogger logger, string streamId, string eventType, string dependency, string exceptionType);
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Debug, Message = "A batch of {Count} events could not be applied together ({ExceptionType}); its events are applied one at a time")]
+    private static partial void LogAppliedOneAtATime(ILogger logger, int count, string exceptionType);
 
     [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Waiting for {Dependency}: no new events are taken until it answers")]
     private static partial void LogWaiting(ILogger logger, string dependency);
@@ -457,7 +616,15 @@ public interface IEventHandler
 {
     string EventType { get; }
 
-    Task HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken);
+    /// <summary>
+    /// Names the rows the effect writes; events whose effects touch the same rows must share it. A batch's events are
+    /// applied in one transaction sorted by this key (stably: events with one key keep their stream order), so that two
+    /// replicas' batches take their row locks in one order and do not deadlock.
+    /// </summary>
+    string LockKey(JsonElement payload);
+
+    /// <summary>Applies the effect; returns the automatic reaction it applied, counted once the transaction commits, or null.</summary>
+    Task<string?> HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken);
 }
 
 /// <summary>Section <c>Consumer</c>.</summary>

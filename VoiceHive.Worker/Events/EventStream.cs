@@ -61,6 +61,8 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
 
     public Task AcknowledgeAsync(RedisValue id) => Database.StreamAcknowledgeAsync(StreamKey, Group, id);
 
+    public Task AcknowledgeAsync(RedisValue[] ids) => Database.StreamAcknowledgeAsync(StreamKey, Group, ids);
+
     public Task PingAsync() => Database.PingAsync();
 
     /// <summary>Copies the entry to the dead-letter stream with the reason, then acknowledges it.</summary>

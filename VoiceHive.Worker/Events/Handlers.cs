@@ -1,7 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
-using VoiceHive.Worker.Infrastructure;
 
 namespace VoiceHive.Worker.Events;
 
@@ -16,7 +16,11 @@ public sealed class CallAnalyticsHandler : IEventHandler
 
     public string EventType => "call.ended";
 
-    public async Task HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    /// <summary>The hourly row the call adds to.</summary>
+    public string LockKey(JsonElement payload) =>
+        string.Create(CultureInfo.InvariantCulture, $"call_hourly_stats/{payload.GetProperty("hotelId").GetString()}/{payload.GetProperty("endedAt").GetDateTimeOffset().UtcDateTime:yyyy-MM-ddTHH}");
+
+    public async Task<string?> HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         var hotelId = payload.GetProperty("hotelId").GetString() ?? throw new InvalidEventException("call.ended without hotelId");
         var started = payload.GetProperty("startedAt").GetDateTimeOffset();
@@ -53,6 +57,7 @@ public sealed class CallAnalyticsHandler : IEventHandler
         upsert.Parameters.AddWithValue("pmsSum", pmsSeconds.Sum());
         upsert.Parameters.AddWithValue("buckets", NpgsqlDbType.Array | NpgsqlDbType.Bigint, buckets);
         await upsert.ExecuteNonQueryAsync(cancellationToken);
+        return null;
     }
 }
 
@@ -60,11 +65,13 @@ public sealed class CallAnalyticsHandler : IEventHandler
 /// <c>alert.firing</c>: a PMS alert for a hotel (alert name starting with PMS, or label component=pms, with
 /// a <c>hotel_id</c> label) puts that hotel's PMS access into degraded mode; every alert gets a timeline entry.
 /// </summary>
-public sealed class AlertFiringHandler(WorkerMetrics metrics) : IEventHandler
+public sealed class AlertFiringHandler : IEventHandler
 {
     public string EventType => "alert.firing";
 
-    public async Task HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    public string LockKey(JsonElement payload) => AlertEvent.LockKey(payload);
+
+    public async Task<string?> HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         var alert = AlertEvent.From(payload);
         if (alert.IsPmsAlert && alert.HotelId is { } hotel)
@@ -80,26 +87,27 @@ public sealed class AlertFiringHandler(WorkerMetrics metrics) : IEventHandler
             degrade.Parameters.AddWithValue("alertId", alert.AlertId);
             degrade.Parameters.AddWithValue("detail", $"PMS degraded mode for hotel {hotel}: shorter timeout, answers from last known data where safe");
             await degrade.ExecuteNonQueryAsync(cancellationToken);
-            metrics.ReactionApplied("pms_degraded_mode");
+            return "pms_degraded_mode";
         }
-        else
-        {
-            await AlertEvent.RecordAsync(connection, transaction, alert.AlertId, "no_reaction", "no automatic reaction for this alert", cancellationToken);
-        }
+
+        await AlertEvent.RecordAsync(connection, transaction, alert.AlertId, "no_reaction", "no automatic reaction for this alert", cancellationToken);
+        return null;
     }
 }
 
 /// <summary><c>alert.resolved</c>: lifts the degraded mode the firing alert put on, and closes the timeline.</summary>
-public sealed class AlertResolvedHandler(WorkerMetrics metrics) : IEventHandler
+public sealed class AlertResolvedHandler : IEventHandler
 {
     public string EventType => "alert.resolved";
 
-    public async Task HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    public string LockKey(JsonElement payload) => AlertEvent.LockKey(payload);
+
+    public async Task<string?> HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         var alert = AlertEvent.From(payload);
         if (alert.HotelId is not { } hotel)
         {
-            return;
+            return null;
         }
 
         await using var lift = new NpgsqlCommand("DELETE FROM pms_degraded_hotels WHERE hotel_id = @hotel AND alert_fingerprint = @fingerprint",
@@ -109,8 +117,10 @@ public sealed class AlertResolvedHandler(WorkerMetrics metrics) : IEventHandler
         if (await lift.ExecuteNonQueryAsync(cancellationToken) > 0)
         {
             await AlertEvent.RecordAsync(connection, transaction, alert.AlertId, "reaction_lifted", $"PMS degraded mode lifted for hotel {hotel}", cancellationToken);
-            metrics.ReactionApplied("pms_degraded_mode_lifted");
+            return "pms_degraded_mode_lifted";
         }
+
+        return null;
     }
 }
 
@@ -129,6 +139,10 @@ internal sealed record AlertEvent(long AlertId, string Fingerprint, string Alert
             payload.TryGetProperty("hotelId", out var hotel) && hotel.ValueKind == JsonValueKind.String ? hotel.GetString() : null,
             alertName.StartsWith("PMS", StringComparison.Ordinal) || labels.GetValueOrDefault("component") == "pms");
     }
+
+    /// <summary>One key for an alert's firing and resolution: the degraded-mode row they insert and delete, kept in order.</summary>
+    public static string LockKey(JsonElement payload) =>
+        "alert/" + (payload.GetProperty("fingerprint").GetString() ?? throw new InvalidEventException("alert event without fingerprint"));
 
     public static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long alertId, string name, string detail,
         CancellationToken cancellationToken)

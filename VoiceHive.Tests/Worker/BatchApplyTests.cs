@@ -1,0 +1,121 @@
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+using VoiceHive.Tests.Infrastructure;
+using VoiceHive.Tests.Orchestrator;
+
+namespace VoiceHive.Tests.Worker;
+
+/// <summary>
+/// The worker applies a read batch's events in one transaction (one commit, so its pace is not one commit's latency per
+/// event), falls back to one at a time when that fails, and two workers' batches over the same rows do not deadlock.
+/// Rows written by one transaction share its id (<c>xmin</c>), which is how these tests count transactions.
+/// </summary>
+public sealed class BatchApplyTests(SharedServers servers)
+{
+    private const string TransactionsOfProcessedEvents = "SELECT count(DISTINCT xmin::text) FROM processed_events";
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task AReadBatchIsAppliedInOneTransaction()
+    {
+        var (database, worker) = await StartAsync(workers: 1, batchSize: 10);
+        await using var _ = worker[0];
+
+        // 30 entries at once, so that each read takes a full batch of 10.
+        await AddAtOnceAsync(worker[0], database, Enumerable.Range(0, 30).Select(i => EventStreams.EndedCall(Hotels[i % 3], DateTimeOffset.UtcNow)));
+
+        await WaitForAsync(database, "SELECT count(*) FROM processed_events", 30);
+        var metrics = Exposition.Parse(await worker[0].CreateClient().GetStringAsync("/monitoring/metrics", Cancellation));
+        Assert.Equal(3, await TestDatabase.ScalarAsync(database, TransactionsOfProcessedEvents));
+        Assert.Equal(30, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
+        Assert.Equal(30, metrics.Sum("voicehive_events_processed_total", ("type", "call.ended"), ("outcome", "applied")));
+        await Eventually.Until(() => Redis(worker[0]).StreamPendingAsync(EventStreams.Of(database), "voicehive-worker"), p => p.PendingMessageCount == 0,
+            "every entry to be acknowledged", cancellationToken: Cancellation);
+    }
+
+    [Fact]
+    public async Task AnEventThatFailsInsideTheBatchFailsAloneAndTheOthersAreAppliedOnce()
+    {
+        var (database, worker) = await StartAsync(workers: 1, batchSize: 10);
+        await using var _ = worker[0];
+        var entries = Enumerable.Range(0, 10).Select(i => EventStreams.EndedCall(Hotels[i % 3], DateTimeOffset.UtcNow)).ToList();
+        // PostgreSQL refuses it in the middle of the batch's transaction (hotel_id is varchar(64)), after other events' effects.
+        entries[5] = EventStreams.EndedCall(new string('h', 65), DateTimeOffset.UtcNow);
+
+        await AddAtOnceAsync(worker[0], database, entries);
+
+        await WaitForAsync(database, "SELECT count(*) FROM processed_events", 9);
+        var metrics = await Eventually.Until(
+            async () => Exposition.Parse(await worker[0].CreateClient().GetStringAsync("/monitoring/metrics", Cancellation)),
+            m => m.Sum("voicehive_events_failed_total") >= 1, "the failing event to be counted", cancellationToken: Cancellation);
+        // The batch's work was rolled back: each of the nine was applied once, in a transaction of its own.
+        Assert.Equal(9, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
+        Assert.Equal(9, await TestDatabase.ScalarAsync(database, TransactionsOfProcessedEvents));
+        Assert.Equal(9, metrics.Sum("voicehive_events_processed_total", ("outcome", "applied")));
+        Assert.Equal(0, metrics.Sum("voicehive_events_processed_total", ("outcome", "duplicate")));
+        // Claimed again and failing alone each time, it is dead-lettered; nothing else is.
+        await Eventually.Until(() => Redis(worker[0]).StreamLengthAsync(EventStreams.Of(database) + ":dead"), length => length == 1,
+            "the failing event to be dead-lettered", cancellationToken: Cancellation);
+        Assert.Equal(9, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
+    }
+
+    [Fact]
+    public async Task TwoWorkersApplyingBatchesOverTheSameRowsNeverFallBack()
+    {
+        const int events = 1_000;
+        var (database, workers) = await StartAsync(workers: 2, batchSize: 10);
+        await using var first = workers[0];
+        await using var second = workers[1];
+        var random = new Random(7);
+
+        // Every batch touches most of the four hotels' rows, in a random order: without a common lock order the two
+        // workers' transactions deadlock, and PostgreSQL aborts one of them.
+        await AddAtOnceAsync(first, database, Enumerable.Range(0, events).Select(_ => EventStreams.EndedCall(Hotels[random.Next(Hotels.Length)], DateTimeOffset.UtcNow)));
+
+        await WaitForAsync(database, "SELECT count(*) FROM processed_events", events);
+        var applied = new[] { first, second }.Select(async worker => Exposition.Parse(await worker.CreateClient().GetStringAsync("/monitoring/metrics", Cancellation))
+            .Sum("voicehive_events_processed_total", ("outcome", "applied")));
+        var shares = await Task.WhenAll(applied);
+        Assert.Equal(events, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
+        Assert.True(shares.All(share => share > 0), $"work was not shared: {string.Join(" and ", shares)}");
+        // Each read took a full batch, and each batch committed together: none fell back to one at a time.
+        Assert.Equal(events / 10, await TestDatabase.ScalarAsync(database, TransactionsOfProcessedEvents));
+    }
+
+    private static readonly string[] Hotels = ["grand-plaza", "harbor-view", "alpine-lodge", "city-center"];
+
+    /// <summary>A database migrated by an orchestrator, and <paramref name="workers"/> started workers on it (the caller disposes them).</summary>
+    private async Task<(string Database, WorkerApplication[] Workers)> StartAsync(int workers, int batchSize)
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        var settings = new Dictionary<string, string?>(EventStreams.FastReclaim(maxDeliveries: 3)) { ["Consumer:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        await using (var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString, settings))
+        {
+            orchestrator.CreateClient().Dispose();
+        }
+
+        var started = Enumerable.Range(0, workers).Select(_ => WorkerApplication.For(database, servers.Redis.ConnectionString, settings)).ToArray();
+        foreach (var worker in started)
+        {
+            worker.CreateClient().Dispose();
+        }
+
+        return (database, started);
+    }
+
+    /// <summary>All entries in one MULTI/EXEC, so that no worker reads the stream half-written.</summary>
+    private static async Task AddAtOnceAsync(WorkerApplication worker, string database, IEnumerable<NameValueEntry[]> entries)
+    {
+        var transaction = Redis(worker).CreateTransaction();
+        var adds = entries.Select(entry => transaction.StreamAddAsync(EventStreams.Of(database), entry)).ToList();
+        Assert.True(await transaction.ExecuteAsync());
+        await Task.WhenAll(adds);
+    }
+
+    private static IDatabase Redis(WorkerApplication worker) => worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+
+    private static Task WaitForAsync(string database, string sql, long expected) =>
+        Eventually.Until(() => TestDatabase.ScalarAsync(database, sql), value => value == expected, $"'{sql}' to reach {expected}",
+            TimeSpan.FromSeconds(90), Cancellation);
+}
