@@ -12,8 +12,8 @@ namespace VoiceHive.Benchmarks;
 
 /// <summary>
 /// 4. Events per second from the outbox to the worker's effect: a burst of committed <c>call.ended</c>
-/// messages, relayed by the orchestrator to the Redis stream and applied by the worker (hourly aggregate
-/// and processed-event row in one transaction, then XACK). Baseline: a raw loop of the same Redis and
+/// messages, relayed by the orchestrator to the Redis stream and applied by the worker (hourly aggregates
+/// and processed-event rows of a read batch in one transaction, then XACK). Baseline: a raw loop of the same Redis and
 /// PostgreSQL operations in this process (a relay loop and a consumer loop running side by side, as the
 /// two services do) on a copy of the outbox table and its own stream, in the same run.
 /// </summary>
@@ -78,7 +78,7 @@ public static class EventPipeline
         return new Figure("4. Event pipeline", "events per second, outbox → Redis stream → worker effect", "events/s",
             Stats.Median(pipeline), "raw Redis + PostgreSQL loop", Stats.Median(raw), ratios, "≥ 0.85", f => f.MedianRatio >= 0.85,
             string.Create(CultureInfo.InvariantCulture,
-                $"After unmeasured passes of each until tiered compilation was over in both services (their tiered-compilation threads used at most {JitQuiet.TotalMilliseconds:F0} ms of CPU in a pass; {warmupPasses} passes), each side: {Events} call.ended messages committed to the outbox in one transaction, timed until every one has its processed_events row (the services' side polled every 20 ms by one index look-up of the last message, then one count). Services at their defaults (relay batch {RelayBatch}, consumer batch {ConsumerBatch}, relay poll 250 ms, consumer idle delay 200 ms), with telemetry on and tracing at 100 %. Raw loop: SELECT … FOR UPDATE SKIP LOCKED, an XADD for each sent back to back and awaited together, mark dispatched, commit; XREADGROUP, then per event one transaction (processed_events row, and the worker's own CallAnalyticsHandler) and XACK."));
+                $"After unmeasured passes of each until tiered compilation was over in both services (their tiered-compilation threads used at most {JitQuiet.TotalMilliseconds:F0} ms of CPU in a pass; {warmupPasses} passes), each side: {Events} call.ended messages committed to the outbox in one transaction, timed until every one has its processed_events row (the services' side polled every 20 ms by one index look-up of the last message, then one count). Services at their defaults (relay batch {RelayBatch}, consumer batch {ConsumerBatch}, relay poll 250 ms, consumer idle delay 200 ms), with telemetry on and tracing at 100 %. Raw loop: SELECT … FOR UPDATE SKIP LOCKED, an XADD for each sent back to back and awaited together, mark dispatched, commit; XREADGROUP, then one transaction for the batch (for each event, sorted by the handler's lock key: processed_events row and the worker's own CallAnalyticsHandler) and one XACK."));
     }
 
     private static async Task<double> ThroughServicesAsync(NpgsqlDataSource data)
@@ -188,32 +188,40 @@ public static class EventPipeline
                 continue;
             }
 
-            foreach (var entry in entries)
-            {
-                await ApplyAsync(data, Guid.Parse((string)entry["id"]!), (string)entry["type"]!, (string)entry["payload"]!);
-                await redis.StreamAcknowledgeAsync(stream, "raw", entry.Id);
-                consumed++;
-            }
+            await ApplyAsync(data, entries);
+            await redis.StreamAcknowledgeAsync(stream, "raw", [.. entries.Select(e => e.Id)]);
+            consumed += entries.Length;
         }
     }
 
     /// <summary>
-    /// The worker's effect for call.ended, as the worker applies it: the processed-event row, then the worker's own
-    /// handler (the hourly upsert), in one transaction.
+    /// The worker's effect for call.ended, as the worker applies a read batch: for each event the processed-event row,
+    /// then the worker's own handler (the hourly upsert), sorted by the handler's lock key, all in one transaction.
     /// </summary>
-    private static async Task ApplyAsync(NpgsqlDataSource data, Guid id, string type, string payloadJson)
+    private static async Task ApplyAsync(NpgsqlDataSource data, StreamEntry[] entries)
     {
-        using var payload = JsonDocument.Parse(payloadJson);
-        await using var connection = await data.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using (var claim = new NpgsqlCommand("INSERT INTO processed_events (event_id, handler) VALUES (@id, @handler) ON CONFLICT DO NOTHING", connection, transaction))
+        var events = entries.Select(entry => (Id: Guid.Parse((string)entry["id"]!), Type: (string)entry["type"]!, Payload: JsonDocument.Parse((string)entry["payload"]!))).ToList();
+        try
         {
-            claim.Parameters.AddWithValue("id", id);
-            claim.Parameters.AddWithValue("handler", type);
-            await claim.ExecuteNonQueryAsync();
-        }
+            await using var connection = await data.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            foreach (var (id, type, payload) in events.OrderBy(e => CallEnded.LockKey(e.Payload.RootElement), StringComparer.Ordinal))
+            {
+                await using (var claim = new NpgsqlCommand("INSERT INTO processed_events (event_id, handler) VALUES (@id, @handler) ON CONFLICT DO NOTHING", connection, transaction))
+                {
+                    claim.Parameters.AddWithValue("id", id);
+                    claim.Parameters.AddWithValue("handler", type);
+                    await claim.ExecuteNonQueryAsync();
+                }
 
-        await CallEnded.HandleAsync(payload.RootElement, connection, transaction, CancellationToken.None);
-        await transaction.CommitAsync();
+                await CallEnded.HandleAsync(payload.RootElement, connection, transaction, CancellationToken.None);
+            }
+
+            await transaction.CommitAsync();
+        }
+        finally
+        {
+            events.ForEach(e => e.Payload.Dispose());
+        }
     }
 }
