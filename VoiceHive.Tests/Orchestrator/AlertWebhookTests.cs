@@ -386,7 +386,8 @@ public sealed class AlertWebhookTests(SharedServers servers)
         Assert.True(response.Headers.RetryAfter is not null);
     }
 
-    internal static string Payload(string status, string fingerprint = "5f3c1e2d9a7b4c60", string hotel = "grand-plaza", string severity = "warning")
+    internal static string Payload(string status, string fingerprint = "5f3c1e2d9a7b4c60", string hotel = "grand-plaza", string severity = "warning",
+        string startsAt = "2026-11-22T10:00:00Z")
     {
         var endsAt = status == "resolved" ? "2026-11-22T10:15:00Z" : "0001-01-01T00:00:00Z";
         return JsonSerializer.Serialize(new
@@ -407,7 +408,7 @@ public sealed class AlertWebhookTests(SharedServers servers)
                     status,
                     labels = new Dictionary<string, string> { ["alertname"] = "PMSResponseTimeSlow", ["severity"] = severity, ["service"] = "voicehive-orchestrator", ["hotel_id"] = hotel },
                     annotations = new Dictionary<string, string> { ["summary"] = "PMS response time is slow", ["description"] = "95th percentile PMS response time is 3.2s" },
-                    startsAt = "2026-11-22T10:00:00Z",
+                    startsAt,
                     endsAt,
                     generatorURL = "http://prometheus:9090/graph",
                     fingerprint,

@@ -159,6 +159,39 @@ public sealed class EventPipelineTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task AFiringAppliedAfterItsAlertResolvedDoesNotDegradeTheHotel()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString, Fast);
+        using var client = AlertWebhookTests.Authorized(orchestrator);
+
+        // As when another worker holds the firing in a batch while this one applies the resolution: the resolution first.
+        await using var worker = await ApplyOutOfOrderAsync(orchestrator, client, database,
+            [AlertWebhookTests.Payload("firing"), AlertWebhookTests.Payload("resolved")], [1, 0]);
+
+        var alerts = await client.GetFromJsonAsync<JsonElement>("/monitoring/alerts", Cancellation);
+        Assert.Equal(0, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM pms_degraded_hotels"));
+        Assert.Equal(["received", "resolved", "no_reaction"],
+            alerts.EnumerateArray().Single().GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("event").GetString()));
+    }
+
+    [Fact]
+    public async Task AResolutionAppliedAfterTheAlertFiredAgainKeepsTheHotelDegraded()
+    {
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString, Fast);
+        using var client = AlertWebhookTests.Authorized(orchestrator);
+
+        // Fired, resolved, fired again (same fingerprint, a new start); the first resolution is applied last.
+        await using var worker = await ApplyOutOfOrderAsync(orchestrator, client, database,
+            [AlertWebhookTests.Payload("firing"), AlertWebhookTests.Payload("resolved"), AlertWebhookTests.Payload("firing", startsAt: "2026-11-22T11:00:00Z")],
+            [0, 2, 1]);
+
+        Assert.Equal(1, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM pms_degraded_hotels"));
+        Assert.Equal(0, await TestDatabase.ScalarAsync(database, "SELECT count(*) FROM alert_events WHERE event = 'reaction_lifted'"));
+    }
+
+    [Fact]
     public async Task TwoOrchestratorsAndTwoWorkersShareTheStreamAndEveryEffectHappensOnce()
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
@@ -190,6 +223,34 @@ public sealed class EventPipelineTests(SharedServers servers)
         Assert.Equal(calls, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
         Assert.Equal(calls * 2, firstApplied + secondApplied);
         Assert.True(firstApplied > 0 && secondApplied > 0, $"work was not shared: {firstApplied} and {secondApplied}");
+    }
+
+    /// <summary>
+    /// Sends the notifications, waits until each one's event is on the stream, then has a worker apply the events in the
+    /// order given (indexes into the notifications), one after another. Returns the worker.
+    /// </summary>
+    private async Task<WorkerApplication> ApplyOutOfOrderAsync(OrchestratorApplication orchestrator, HttpClient client, string database,
+        string[] notifications, int[] order)
+    {
+        foreach (var notification in notifications)
+        {
+            Assert.True((await client.PostAsync("/monitoring/alerts/webhook", Json(notification), Cancellation)).IsSuccessStatusCode);
+        }
+
+        await WaitForAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NOT NULL", notifications.Length);
+        var redis = orchestrator.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        var stream = EventStreams.Of(database);
+        var entries = await redis.StreamRangeAsync(stream);
+        await redis.StreamDeleteAsync(stream, [.. entries.Select(entry => entry.Id)]);
+        var worker = WorkerApplication.For(database, servers.Redis.ConnectionString, Fast);
+        worker.CreateClient().Dispose();
+        for (var i = 0; i < order.Length; i++)
+        {
+            await redis.StreamAddAsync(stream, entries[order[i]].Values);
+            await WaitForAsync(database, "SELECT count(*) FROM processed_events", i + 1);
+        }
+
+        return worker;
     }
 
     private static OrchestratorApplication Simulated(OrchestratorApplication app)

@@ -18,11 +18,11 @@ public sealed class CallAnalyticsHandler : IEventHandler
 
     /// <summary>The hourly row the call adds to.</summary>
     public string LockKey(JsonElement payload) =>
-        string.Create(CultureInfo.InvariantCulture, $"call_hourly_stats/{payload.GetProperty("hotelId").GetString()}/{payload.GetProperty("endedAt").GetDateTimeOffset().UtcDateTime:yyyy-MM-ddTHH}");
+        string.Create(CultureInfo.InvariantCulture, $"call_hourly_stats/{HotelOf(payload)}/{HourOf(payload):O}");
 
     public async Task<string?> HandleAsync(JsonElement payload, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
-        var hotelId = payload.GetProperty("hotelId").GetString() ?? throw new InvalidEventException("call.ended without hotelId");
+        var hotelId = HotelOf(payload);
         var started = payload.GetProperty("startedAt").GetDateTimeOffset();
         var ended = payload.GetProperty("endedAt").GetDateTimeOffset();
         var succeeded = payload.GetProperty("succeeded").GetBoolean();
@@ -36,7 +36,7 @@ public sealed class CallAnalyticsHandler : IEventHandler
 
         await using var upsert = new NpgsqlCommand("""
             INSERT INTO call_hourly_stats AS s (hotel_id, hour, calls, successes, failures, duration_seconds_sum, pms_requests, pms_failures, pms_seconds_sum, pms_buckets)
-            VALUES (@hotel, date_trunc('hour', @ended AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1, @successes, @failures, @duration, @pmsRequests, @pmsFailures, @pmsSum, @buckets)
+            VALUES (@hotel, @hour, 1, @successes, @failures, @duration, @pmsRequests, @pmsFailures, @pmsSum, @buckets)
             ON CONFLICT (hotel_id, hour) DO UPDATE SET
                 calls = s.calls + 1,
                 successes = s.successes + EXCLUDED.successes,
@@ -48,7 +48,7 @@ public sealed class CallAnalyticsHandler : IEventHandler
                 pms_buckets = (SELECT array_agg(a + b ORDER BY i) FROM unnest(s.pms_buckets, EXCLUDED.pms_buckets) WITH ORDINALITY AS t(a, b, i))
             """, connection, transaction);
         upsert.Parameters.AddWithValue("hotel", hotelId);
-        upsert.Parameters.AddWithValue("ended", ended);
+        upsert.Parameters.AddWithValue("hour", HourOf(payload));
         upsert.Parameters.AddWithValue("successes", succeeded ? 1 : 0);
         upsert.Parameters.AddWithValue("failures", succeeded ? 0 : 1);
         upsert.Parameters.AddWithValue("duration", Math.Max(0, (ended - started).TotalSeconds));
@@ -59,12 +59,29 @@ public sealed class CallAnalyticsHandler : IEventHandler
         await upsert.ExecuteNonQueryAsync(cancellationToken);
         return null;
     }
+
+    private static string HotelOf(JsonElement payload) =>
+        payload.GetProperty("hotelId").GetString() ?? throw new InvalidEventException("call.ended without hotelId");
+
+    /// <summary>The UTC hour the call ended in: its row's key, computed once for the lock key and the row.</summary>
+    private static DateTimeOffset HourOf(JsonElement payload)
+    {
+        var ended = payload.GetProperty("endedAt").GetDateTimeOffset().UtcDateTime;
+        return new DateTimeOffset(ended.Year, ended.Month, ended.Day, ended.Hour, 0, 0, TimeSpan.Zero);
+    }
 }
 
 /// <summary>
 /// <c>alert.firing</c>: a PMS alert for a hotel (alert name starting with PMS, or label component=pms, with
-/// a <c>hotel_id</c> label) puts that hotel's PMS access into degraded mode; every alert gets a timeline entry.
+/// a <c>hotel_id</c> label) puts that hotel's PMS access into degraded mode, unless the alert was resolved
+/// meanwhile; every alert gets a timeline entry.
 /// </summary>
+/// <remarks>
+/// Two workers can hold an alert's firing and its resolution in batches of their own. Both handlers lock the alert's
+/// row first, so that one waits for the other's transaction; and the orchestrator marks an alert resolved before
+/// its <c>alert.resolved</c> event exists. So a firing applied after the resolution sees the alert resolved and
+/// changes nothing, and a resolution applied after the firing sees its row and lifts it.
+/// </remarks>
 public sealed class AlertFiringHandler : IEventHandler
 {
     public string EventType => "alert.firing";
@@ -76,6 +93,13 @@ public sealed class AlertFiringHandler : IEventHandler
         var alert = AlertEvent.From(payload);
         if (alert.IsPmsAlert && alert.HotelId is { } hotel)
         {
+            if (await AlertEvent.LockAsync(connection, transaction, alert.AlertId, cancellationToken) != "firing")
+            {
+                await AlertEvent.RecordAsync(connection, transaction, alert.AlertId, "no_reaction", "the alert was resolved before its reaction was applied",
+                    cancellationToken);
+                return null;
+            }
+
             await using var degrade = new NpgsqlCommand("""
                 INSERT INTO pms_degraded_hotels (hotel_id, alert_fingerprint, alertname) VALUES (@hotel, @fingerprint, @alertname)
                 ON CONFLICT DO NOTHING;
@@ -95,7 +119,10 @@ public sealed class AlertFiringHandler : IEventHandler
     }
 }
 
-/// <summary><c>alert.resolved</c>: lifts the degraded mode the firing alert put on, and closes the timeline.</summary>
+/// <summary>
+/// <c>alert.resolved</c>: lifts the degraded mode the firing alert put on, and closes the timeline; not while a later
+/// firing of the same alert (same fingerprint, new start) is still firing.
+/// </summary>
 public sealed class AlertResolvedHandler : IEventHandler
 {
     public string EventType => "alert.resolved";
@@ -110,8 +137,12 @@ public sealed class AlertResolvedHandler : IEventHandler
             return null;
         }
 
-        await using var lift = new NpgsqlCommand("DELETE FROM pms_degraded_hotels WHERE hotel_id = @hotel AND alert_fingerprint = @fingerprint",
-            connection, transaction);
+        await AlertEvent.LockAsync(connection, transaction, alert.AlertId, cancellationToken);
+        await using var lift = new NpgsqlCommand("""
+            DELETE FROM pms_degraded_hotels
+            WHERE hotel_id = @hotel AND alert_fingerprint = @fingerprint
+              AND NOT EXISTS (SELECT 1 FROM alerts WHERE fingerprint = @fingerprint AND hotel_id = @hotel AND status = 'firing')
+            """, connection, transaction);
         lift.Parameters.AddWithValue("hotel", hotel);
         lift.Parameters.AddWithValue("fingerprint", alert.Fingerprint);
         if (await lift.ExecuteNonQueryAsync(cancellationToken) > 0)
@@ -143,6 +174,14 @@ internal sealed record AlertEvent(long AlertId, string Fingerprint, string Alert
     /// <summary>One key for an alert's firing and resolution: the degraded-mode row they insert and delete, kept in order.</summary>
     public static string LockKey(JsonElement payload) =>
         "alert/" + (payload.GetProperty("fingerprint").GetString() ?? throw new InvalidEventException("alert event without fingerprint"));
+
+    /// <summary>Locks the alert's row until the transaction ends (a second worker's handler for it waits); returns its status, null when it is gone.</summary>
+    public static async Task<string?> LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long alertId, CancellationToken cancellationToken)
+    {
+        await using var select = new NpgsqlCommand("SELECT status FROM alerts WHERE id = @alertId FOR NO KEY UPDATE", connection, transaction);
+        select.Parameters.AddWithValue("alertId", alertId);
+        return (string?)await select.ExecuteScalarAsync(cancellationToken);
+    }
 
     public static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long alertId, string name, string detail,
         CancellationToken cancellationToken)
