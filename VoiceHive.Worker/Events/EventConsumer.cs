@@ -40,8 +40,8 @@ namespace VoiceHive.Worker.Events;
 /// <c>process {type}</c> consumer span as a child of the producer's trace context it carries (one call's trace holds
 /// the orchestrator's request and the worker's processing, with the event's database work under it), linked to the
 /// pass it ran in. In a batch applied together an event's span ends when the batch is committed and acknowledged
-/// (when the event is settled), and a batch that falls back to one at a time leaves spans with the outcome
-/// <c>rolled_back</c> beside the ones that follow.
+/// (when the event is settled). A batch that fails leaves an event on the pass and spans with the outcome
+/// <c>rolled_back</c> (or <c>unacknowledged</c>, when only the XACK failed) beside the ones that follow.
 /// </para>
 /// </remarks>
 public sealed partial class EventConsumer(
@@ -155,7 +155,7 @@ public sealed partial class EventConsumer(
 
         using var pass = StartPass(idle.Count + fresh.Count);
         var claimed = await ReclaimAsync(idle);
-        var entries = claimed.Concat(fresh).Select(entry => new HeldEntry(entry)).ToList();
+        var entries = claimed.Select(entry => new HeldEntry(entry, redelivered: true)).Concat(fresh.Select(entry => new HeldEntry(entry, redelivered: false))).ToList();
         var settled = await SettleAsync(entries, pass?.Context ?? default, cancellationToken);
         // A dependency is down: the first unsettled entry and the rest of the batch wait in this process, uncounted.
         _held.AddRange(entries.Skip(settled));
@@ -163,21 +163,45 @@ public sealed partial class EventConsumer(
     }
 
     /// <summary>
-    /// Settles entries in order: all in one transaction when that succeeds, otherwise one at a time. Returns how many, from
-    /// the front, were settled (applied, or failed and left pending); the others wait because a dependency is down.
+    /// Settles entries in order: together in one transaction when that succeeds, otherwise one at a time. Returns how
+    /// many, from the front, were settled (applied, or failed and left pending); the others wait because a dependency is down.
     /// </summary>
     private async Task<int> SettleAsync(IReadOnlyList<HeldEntry> entries, ActivityContext pass, CancellationToken cancellationToken)
     {
-        if (entries.Count > 1 && await TryApplyTogetherAsync(entries, pass, cancellationToken))
+        // An entry delivered before (claimed from a consumer that did not settle it), or retried after failing while the
+        // dependencies answered, goes alone: it may be the one that fails, and would roll back every batch it joined.
+        var settled = 0;
+        while (settled < entries.Count && entries[settled].Alone)
         {
-            return entries.Count;
+            if (!await ProcessAsync(entries[settled], pass, cancellationToken))
+            {
+                return settled;
+            }
+
+            settled++;
         }
 
-        for (var i = 0; i < entries.Count; i++)
+        if (entries.Count - settled > 1)
         {
-            if (!await ProcessAsync(entries[i], pass, cancellationToken))
+            var together = entries.Skip(settled).ToList();
+            if (await TryApplyTogetherAsync(together, pass, cancellationToken) is not { } failure)
             {
-                return i;
+                return entries.Count;
+            }
+
+            // An outage: waited out at once, as one event alone would be, rather than met again by the first event alone.
+            if (DependencyFailures.UnavailableDependency(failure) is { } dependency && await ShouldWaitAsync(together[0], cancellationToken))
+            {
+                Defer(together[0], dependency, failure);
+                return settled;
+            }
+        }
+
+        for (; settled < entries.Count; settled++)
+        {
+            if (!await ProcessAsync(entries[settled], pass, cancellationToken))
+            {
+                return settled;
             }
         }
 
@@ -255,11 +279,12 @@ public sealed partial class EventConsumer(
     /// The fast path: a batch's events in one transaction, then one XACK for all. With a transaction per event the
     /// consumer's pace was one commit's latency, which PostgreSQL's checkpoints lengthen (docs/benchmarks.md, "Profiling");
     /// here the log is flushed once per batch. The events are applied sorted by their handler's lock key (stably), so
-    /// that two replicas' batches lock rows in one order. False when anything fails: the transaction is rolled back (or,
-    /// if only the XACK failed, it stands and the events will be found applied), nothing is counted, and the caller
-    /// settles the entries one at a time, where a failing event fails alone and an outage is waited out.
+    /// that two replicas' batches lock rows in one order. Returns null when all are settled, else what failed: the
+    /// transaction was rolled back (or, if only the XACK failed, it stands, its reactions are counted, and the events
+    /// will be found applied: "duplicate"), no event is counted, and the caller waits out an outage or settles the
+    /// entries one at a time, where a failing event fails alone.
     /// </summary>
-    private async Task<bool> TryApplyTogetherAsync(IReadOnlyList<HeldEntry> entries, ActivityContext pass, CancellationToken cancellationToken)
+    private async Task<Exception?> TryApplyTogetherAsync(IReadOnlyList<HeldEntry> entries, ActivityContext pass, CancellationToken cancellationToken)
     {
         var events = new List<ParsedEvent>(entries.Count);
         var outer = Activity.Current;
@@ -289,9 +314,9 @@ public sealed partial class EventConsumer(
 
                 current = null;
                 await transaction.CommitAsync(cancellationToken);
+                committed = true;
             }
 
-            committed = true;
             foreach (var parsed in events)
             {
                 CountReaction(parsed.Reaction);
@@ -304,11 +329,15 @@ public sealed partial class EventConsumer(
                 metrics.Processed(parsed.Type, parsed.Outcome!);
             }
 
-            return true;
+            metrics.AppliedTogether(events.Count);
+            return null;
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // Applied one at a time next, each in a span of its own; these spans say what became of this attempt.
+            // What follows belongs to the pass, not to the event that was applying.
+            Activity.Current = outer;
+            outer?.AddEvent(new ActivityEvent("batch rolled back", tags: new ActivityTagsCollection { ["error.type"] = exception.GetType().Name, ["committed"] = committed }));
+            // The entries are settled next, each in a span of its own; these spans say what became of this attempt.
             current?.Activity?.SetStatus(ActivityStatusCode.Error);
             current?.Activity?.SetTag("error.type", exception.GetType().Name);
             foreach (var parsed in events)
@@ -316,8 +345,9 @@ public sealed partial class EventConsumer(
                 parsed.Activity?.SetTag("voicehive.event.outcome", committed ? "unacknowledged" : "rolled_back");
             }
 
-            LogAppliedOneAtATime(logger, entries.Count, exception.GetType().Name);
-            return false;
+            metrics.BatchFallback(exception.GetType().Name);
+            LogNotAppliedTogether(logger, entries.Count, exception.GetType().Name);
+            return exception;
         }
         finally
         {
@@ -326,7 +356,7 @@ public sealed partial class EventConsumer(
                 parsed.Dispose();
             }
 
-            // Ending a span makes the one current when it started current again; the pass is current after the batch.
+            // Ending a span makes the one current when it started current again: the pass, as before the batch.
             Activity.Current = outer;
         }
     }
@@ -352,9 +382,7 @@ public sealed partial class EventConsumer(
             activity?.SetTag("error.type", exception.GetType().Name);
             if (DependencyFailures.UnavailableDependency(exception) is { } dependency && await ShouldWaitAsync(held, cancellationToken))
             {
-                WaitFor(dependency);
-                metrics.Deferred(type, dependency);
-                LogEventDeferred(logger, (string)entry.Id!, type, dependency, exception.GetType().Name);
+                Defer(held, dependency, exception);
                 return false;
             }
 
@@ -363,6 +391,15 @@ public sealed partial class EventConsumer(
             LogEventFailed(logger, (string)entry.Id!, type, exception.GetType().Name, EventFailure.Describe(exception));
             return true;
         }
+    }
+
+    /// <summary>The entry (and those after it) wait in this process for <paramref name="dependency"/>, uncounted.</summary>
+    private void Defer(HeldEntry held, string dependency, Exception exception)
+    {
+        var type = TypeOf(held.Entry);
+        WaitFor(dependency);
+        metrics.Deferred(type, dependency);
+        LogEventDeferred(logger, (string)held.Entry.Id!, type, dependency, exception.GetType().Name);
     }
 
     /// <summary>An outage is waited out; a dependency that answers while the entry fails as if it did not gets a few retries, then it counts.</summary>
@@ -527,11 +564,14 @@ public sealed partial class EventConsumer(
         }
     }
 
-    private sealed class HeldEntry(StreamEntry entry)
+    private sealed class HeldEntry(StreamEntry entry, bool redelivered)
     {
         public StreamEntry Entry { get; } = entry;
 
         public int RetriesWhileAnswering { get; set; }
+
+        /// <summary>Applied in a transaction of its own, never in a batch (see <see cref="SettleAsync"/>).</summary>
+        public bool Alone => redelivered || RetriesWhileAnswering > 0;
     }
 
     /// <summary>An entry read for applying; in a batch it also carries its span (ended when the batch settles) and its result.</summary>
@@ -574,8 +614,8 @@ public sealed partial class EventConsumer(
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning, Message = "Event {StreamId} ({EventType}) could not be applied because {Dependency} is unavailable ({ExceptionType}); it is kept and retried when it answers, not counted as a failed delivery")]
     private static partial void LogEventDeferred(ILogger logger, string streamId, string eventType, string dependency, string exceptionType);
 
-    [LoggerMessage(EventId = 406, Level = LogLevel.Debug, Message = "A batch of {Count} events could not be applied together ({ExceptionType}); its events are applied one at a time")]
-    private static partial void LogAppliedOneAtATime(ILogger logger, int count, string exceptionType);
+    [LoggerMessage(EventId = 406, Level = LogLevel.Debug, Message = "A batch of {Count} events could not be applied together ({ExceptionType}); it was rolled back, and its events are settled one at a time")]
+    private static partial void LogNotAppliedTogether(ILogger logger, int count, string exceptionType);
 
     [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Waiting for {Dependency}: no new events are taken until it answers")]
     private static partial void LogWaiting(ILogger logger, string dependency);

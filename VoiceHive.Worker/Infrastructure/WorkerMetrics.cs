@@ -12,6 +12,8 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _failed;
     private readonly Counter<long> _deadLettered;
     private readonly Counter<long> _deferred;
+    private readonly Histogram<int> _batchSize;
+    private readonly Counter<long> _batchFallbacks;
     private readonly Counter<long> _replayed;
     private readonly Counter<long> _reactions;
     private readonly Counter<long> _retentionDeleted;
@@ -26,6 +28,10 @@ public sealed class WorkerMetrics
             "Events handled, by type and outcome (applied, duplicate, ignored).");
         _failed = meter.CreateCounter<long>("voicehive.events.failed", "{event}", "Event deliveries whose effect failed (retried later).");
         _deadLettered = meter.CreateCounter<long>("voicehive.events.dead_lettered", "{event}", "Events moved to the dead-letter stream.");
+        _batchSize = meter.CreateHistogram("voicehive.events.batch_size", "{event}", "Events applied together in one transaction.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [2, 5, 10, 20, 50, 100, 200, 500, 1000] });
+        _batchFallbacks = meter.CreateCounter<long>("voicehive.events.batch_fallbacks", "{batch}",
+            "Batches that failed to apply together, were rolled back and settled one event at a time, by exception type.");
         _deferred = meter.CreateCounter<long>("voicehive.events.deferred", "{event}",
             "Event deliveries kept and retried later because PostgreSQL or Redis was unavailable; not counted as failures.");
         _replayed = meter.CreateCounter<long>("voicehive.events.replayed", "{event}", "Dead-lettered events put back on the stream by an operator.");
@@ -45,6 +51,10 @@ public sealed class WorkerMetrics
     public void Failed(string type) => _failed.Add(1, new KeyValuePair<string, object?>("type", type));
 
     public void DeadLettered(string type) => _deadLettered.Add(1, new KeyValuePair<string, object?>("type", type));
+
+    public void AppliedTogether(int events) => _batchSize.Record(events);
+
+    public void BatchFallback(string errorType) => _batchFallbacks.Add(1, new KeyValuePair<string, object?>("error_type", errorType));
 
     public void Deferred(string type, string dependency) =>
         _deferred.Add(1, new TagList { { "type", type }, { "dependency", dependency } });
