@@ -200,9 +200,14 @@ public static class EventPipeline
     /// </summary>
     private static async Task ApplyAsync(NpgsqlDataSource data, StreamEntry[] entries)
     {
-        var events = entries.Select(entry => (Id: Guid.Parse((string)entry["id"]!), Type: (string)entry["type"]!, Payload: JsonDocument.Parse((string)entry["payload"]!))).ToList();
+        var events = new List<(Guid Id, string Type, JsonDocument Payload)>(entries.Length);
         try
         {
+            foreach (var entry in entries)
+            {
+                events.Add((Guid.Parse((string)entry["id"]!), (string)entry["type"]!, JsonDocument.Parse((string)entry["payload"]!)));
+            }
+
             await using var connection = await data.OpenConnectionAsync();
             await using var transaction = await connection.BeginTransactionAsync();
             foreach (var (id, type, payload) in events.OrderBy(e => CallEnded.LockKey(e.Payload.RootElement), StringComparer.Ordinal))
@@ -211,7 +216,10 @@ public static class EventPipeline
                 {
                     claim.Parameters.AddWithValue("id", id);
                     claim.Parameters.AddWithValue("handler", type);
-                    await claim.ExecuteNonQueryAsync();
+                    if (await claim.ExecuteNonQueryAsync() == 0)
+                    {
+                        continue;
+                    }
                 }
 
                 await CallEnded.HandleAsync(payload.RootElement, connection, transaction, CancellationToken.None);
