@@ -12,6 +12,21 @@ public static class TestDatabase
         return Convert.ToInt64(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The first column of every row, as text.</summary>
+    public static async Task<IReadOnlyList<string>> StringsAsync(string connectionString, string sql)
+    {
+        await using var dataSource = Open(connectionString);
+        await using var command = dataSource.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        var values = new List<string>();
+        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
+    }
+
     public static async Task ExecuteAsync(string connectionString, string sql)
     {
         await using var dataSource = Open(connectionString);
