@@ -2,8 +2,10 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
+using StackExchange.Redis;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Services;
@@ -139,6 +141,41 @@ public sealed class BackgroundTracingTests(SharedServers servers)
         var orphans = all.Where(span => span.Source.Name == "Npgsql" && span.ParentSpanId == default && span.StartTimeUtc >= pass.StartTimeUtc)
             .Select(span => span.DisplayName).ToList();
         Assert.True(orphans.Count == 0, "database spans outside any pass or request: " + string.Join(" | ", orphans));
+    }
+
+    [Fact]
+    public async Task ABatchRolledBackIsSeenOnItsPassAndItsEventsAreTracedAgainAlone()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        var database = await servers.Postgres.CreateDatabaseAsync();
+        await using (var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString))
+        {
+            orchestrator.CreateClient().Dispose();
+        }
+
+        await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
+        await using var tracedWorker = Capturing(worker, spans);
+        tracedWorker.CreateClient().Dispose();
+        var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
+        var transaction = redis.CreateTransaction();
+        // Three good events and one PostgreSQL refuses (hotel_id is varchar(64)), read together.
+        var adds = new[] { "grand-plaza", new string('b', 65), "harbor-view", "alpine-lodge" }
+            .Select(hotel => transaction.StreamAddAsync(EventStreams.Of(database), EventStreams.EndedCall(hotel, DateTimeOffset.UtcNow))).ToList();
+        Assert.True(await transaction.ExecuteAsync());
+        await Task.WhenAll(adds);
+        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"), count => count == 3,
+            "the three good events to be applied", cancellationToken: Cancellation);
+        await worker.DisposeAsync();
+
+        var all = spans.GroupBy(span => span.SpanId).Select(group => group.First()).ToList();
+        var pass = Assert.Single(all, span => span.DisplayName == "consume events" && span.Events.Any(e => e.Name == "batch rolled back"));
+        var attempts = all.Where(span => span.DisplayName == "process call.ended" && span.Links.Any(link => link.Context.SpanId == pass.SpanId)).ToList();
+        // In the batch, sorted by row, alpine-lodge's event and the failing one (no span for those after it), rolled back;
+        // then each of the four alone.
+        Assert.Equal(6, attempts.Count);
+        Assert.Equal(2, attempts.Count(span => (string?)span.GetTagItem("voicehive.event.outcome") == "rolled_back"));
+        Assert.Equal(3, attempts.Count(span => (string?)span.GetTagItem("voicehive.event.outcome") == "applied"));
+        Assert.Equal(2, attempts.Count(span => span.Status == ActivityStatusCode.Error));
     }
 
     [Fact]

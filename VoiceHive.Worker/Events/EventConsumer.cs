@@ -336,7 +336,8 @@ public sealed partial class EventConsumer(
         {
             // What follows belongs to the pass, not to the event that was applying.
             Activity.Current = outer;
-            outer?.AddEvent(new ActivityEvent("batch rolled back", tags: new ActivityTagsCollection { ["error.type"] = exception.GetType().Name, ["committed"] = committed }));
+            outer?.AddEvent(new ActivityEvent(committed ? "batch committed, not acknowledged" : "batch rolled back",
+                tags: new ActivityTagsCollection { ["error.type"] = exception.GetType().Name, ["messaging.batch.message_count"] = entries.Count }));
             // The entries are settled next, each in a span of its own; these spans say what became of this attempt.
             current?.Activity?.SetStatus(ActivityStatusCode.Error);
             current?.Activity?.SetTag("error.type", exception.GetType().Name);
