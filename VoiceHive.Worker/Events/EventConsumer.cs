@@ -294,13 +294,15 @@ public sealed partial class EventConsumer(
         {
             foreach (var held in entries)
             {
-                events.Add(Parse(held.Entry, withLockKey: true));
+                events.Add(Parse(held.Entry));
             }
 
+            // Before the connection is opened: an entry whose key cannot be read is settled alone, like one that cannot be parsed.
+            var ordered = events.OrderBy(e => e.Handler?.LockKey(e.Payload.RootElement) ?? "", StringComparer.Ordinal).ToList();
             await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
             await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
             {
-                foreach (var parsed in events.OrderBy(e => e.LockKey, StringComparer.Ordinal))
+                foreach (var parsed in ordered)
                 {
                     current = parsed;
                     parsed.Activity = StartProcessActivity(parsed.Entry, parsed.Type, pass);
@@ -445,7 +447,7 @@ public sealed partial class EventConsumer(
     /// <summary>One event's effect and processed-event row in a transaction of its own.</summary>
     private async Task<string> ApplyAsync(StreamEntry entry, CancellationToken cancellationToken)
     {
-        using var parsed = Parse(entry, withLockKey: false);
+        using var parsed = Parse(entry);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var (outcome, reaction) = await ApplyInAsync(parsed, connection, transaction, cancellationToken);
@@ -475,8 +477,8 @@ public sealed partial class EventConsumer(
             : ("applied", await parsed.Handler.HandleAsync(parsed.Payload.RootElement, connection, transaction, cancellationToken));
     }
 
-    /// <summary>The entry's event id, payload and handler (and, for a batch, the handler's lock key); throws for an entry that cannot be applied.</summary>
-    private ParsedEvent Parse(StreamEntry entry, bool withLockKey)
+    /// <summary>The entry's event id, payload and handler; throws for an entry that cannot be applied.</summary>
+    private ParsedEvent Parse(StreamEntry entry)
     {
         if (!Guid.TryParse((string?)entry["id"], out var eventId))
         {
@@ -485,16 +487,7 @@ public sealed partial class EventConsumer(
 
         var type = TypeOf(entry);
         var payload = JsonDocument.Parse((string?)entry["payload"] ?? throw new InvalidEventException("the entry has no payload"));
-        try
-        {
-            var handler = _handlers.GetValueOrDefault(type);
-            return new ParsedEvent(entry, type, eventId, payload, handler, withLockKey ? handler?.LockKey(payload.RootElement) ?? "" : "");
-        }
-        catch
-        {
-            payload.Dispose();
-            throw;
-        }
+        return new ParsedEvent(entry, type, eventId, payload, _handlers.GetValueOrDefault(type));
     }
 
     private void CountReaction(string? reaction)
@@ -576,7 +569,7 @@ public sealed partial class EventConsumer(
     }
 
     /// <summary>An entry read for applying; in a batch it also carries its span (ended when the batch settles) and its result.</summary>
-    private sealed class ParsedEvent(StreamEntry entry, string type, Guid eventId, JsonDocument payload, IEventHandler? handler, string lockKey) : IDisposable
+    private sealed class ParsedEvent(StreamEntry entry, string type, Guid eventId, JsonDocument payload, IEventHandler? handler) : IDisposable
     {
         public StreamEntry Entry { get; } = entry;
 
@@ -587,8 +580,6 @@ public sealed partial class EventConsumer(
         public JsonDocument Payload { get; } = payload;
 
         public IEventHandler? Handler { get; } = handler;
-
-        public string LockKey { get; } = lockKey;
 
         public Activity? Activity { get; set; }
 
