@@ -17,6 +17,15 @@ public static class EventStreams
         ["Consumer:MaxDeliveries"] = maxDeliveries.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
+    /// <summary>Adds all <paramref name="entries"/> to the database's stream in one MULTI/EXEC, so that no consumer reads it half-written.</summary>
+    public static async Task AddAtOnceAsync(IDatabase redis, string database, IEnumerable<NameValueEntry[]> entries)
+    {
+        var transaction = redis.CreateTransaction();
+        var adds = entries.Select(entry => transaction.StreamAddAsync(Of(database), entry)).ToList();
+        Assert.True(await transaction.ExecuteAsync());
+        await Task.WhenAll(adds);
+    }
+
     /// <summary>A <c>call.ended</c> entry as the relay writes it (without a trace context), one PMS request of 0.2 s.</summary>
     public static NameValueEntry[] EndedCall(string hotelId, DateTimeOffset endedAt)
     {

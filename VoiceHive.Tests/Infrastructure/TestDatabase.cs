@@ -12,6 +12,11 @@ public static class TestDatabase
         return Convert.ToInt64(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Waits until <paramref name="sql"/>'s scalar is <paramref name="expected"/> (what a service writes a moment later).</summary>
+    public static Task WaitForAsync(string connectionString, string sql, long expected, TimeSpan? limit = null) =>
+        Eventually.Until(() => ScalarAsync(connectionString, sql), value => value == expected,
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"'{sql}' to reach {expected}"), limit, TestContext.Current.CancellationToken);
+
     /// <summary>The first column of every row, as text.</summary>
     public static async Task<IReadOnlyList<string>> StringsAsync(string connectionString, string sql)
     {

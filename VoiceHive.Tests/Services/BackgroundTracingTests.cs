@@ -111,13 +111,11 @@ public sealed class BackgroundTracingTests(SharedServers servers)
         }
 
         // All six events on the stream before the worker starts: its first read takes them in one batch.
-        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NOT NULL"),
-            count => count == 6, "the six events to be relayed", cancellationToken: Cancellation);
+        await TestDatabase.WaitForAsync(database, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NOT NULL", 6);
         await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
         await using var tracedWorker = Capturing(worker, spans);
         tracedWorker.CreateClient().Dispose();
-        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"), count => count == 6,
-            "the events to be processed", cancellationToken: Cancellation);
+        await TestDatabase.WaitForAsync(database, "SELECT count(*) FROM processed_events", 6);
         await orchestrator.DisposeAsync();
         await worker.DisposeAsync();
 
@@ -156,15 +154,10 @@ public sealed class BackgroundTracingTests(SharedServers servers)
         await using var worker = WorkerApplication.For(database, servers.Redis.ConnectionString);
         await using var tracedWorker = Capturing(worker, spans);
         tracedWorker.CreateClient().Dispose();
-        var redis = worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
-        var transaction = redis.CreateTransaction();
         // Three good events and one PostgreSQL refuses (hotel_id is varchar(64)), read together.
-        var adds = new[] { "grand-plaza", new string('b', 65), "harbor-view", "alpine-lodge" }
-            .Select(hotel => transaction.StreamAddAsync(EventStreams.Of(database), EventStreams.EndedCall(hotel, DateTimeOffset.UtcNow))).ToList();
-        Assert.True(await transaction.ExecuteAsync());
-        await Task.WhenAll(adds);
-        await Eventually.Until(() => TestDatabase.ScalarAsync(database, "SELECT count(*) FROM processed_events"), count => count == 3,
-            "the three good events to be applied", cancellationToken: Cancellation);
+        await EventStreams.AddAtOnceAsync(worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), database,
+            new[] { "grand-plaza", new string('b', 65), "harbor-view", "alpine-lodge" }.Select(hotel => EventStreams.EndedCall(hotel, DateTimeOffset.UtcNow)));
+        await TestDatabase.WaitForAsync(database, "SELECT count(*) FROM processed_events", 3);
         await worker.DisposeAsync();
 
         var all = spans.GroupBy(span => span.SpanId).Select(group => group.First()).ToList();

@@ -23,7 +23,7 @@ public sealed class BatchApplyTests(SharedServers servers)
         await using var _ = worker[0];
 
         // 30 entries at once, so that each read takes a full batch of 10.
-        await AddAtOnceAsync(worker[0], database, Enumerable.Range(0, 30).Select(i => EventStreams.EndedCall(Hotels[i % 3], DateTimeOffset.UtcNow)));
+        await EventStreams.AddAtOnceAsync(Redis(worker[0]), database, Enumerable.Range(0, 30).Select(i => EventStreams.EndedCall(Hotels[i % 3], DateTimeOffset.UtcNow)));
 
         await WaitForAsync(database, "SELECT count(*) FROM processed_events", 30);
         // Counted once acknowledged, a moment after the rows are committed.
@@ -48,7 +48,7 @@ public sealed class BatchApplyTests(SharedServers servers)
         // after alpine-lodge's row and before grand-plaza's and harbor-view's.
         entries[5] = EventStreams.EndedCall(new string('b', 65), DateTimeOffset.UtcNow);
 
-        await AddAtOnceAsync(worker[0], database, entries);
+        await EventStreams.AddAtOnceAsync(Redis(worker[0]), database, entries);
 
         await WaitForAsync(database, "SELECT count(*) FROM processed_events", 9);
         var metrics = await MetricsAsync(worker[0], m => m.Sum("voicehive_events_failed_total") >= 1 && m.Sum("voicehive_events_processed_total") == 9);
@@ -75,7 +75,7 @@ public sealed class BatchApplyTests(SharedServers servers)
 
         // Every batch touches most of the four hotels' rows, in a random order: without a common lock order the two
         // workers' transactions deadlock, and PostgreSQL aborts one of them.
-        await AddAtOnceAsync(first, database, Enumerable.Range(0, events).Select(_ => EventStreams.EndedCall(Hotels[random.Next(Hotels.Length)], DateTimeOffset.UtcNow)));
+        await EventStreams.AddAtOnceAsync(Redis(first), database, Enumerable.Range(0, events).Select(_ => EventStreams.EndedCall(Hotels[random.Next(Hotels.Length)], DateTimeOffset.UtcNow)));
 
         await WaitForAsync(database, "SELECT count(*) FROM processed_events", events);
         var shares = await Eventually.Until(
@@ -115,22 +115,11 @@ public sealed class BatchApplyTests(SharedServers servers)
         return (database, started);
     }
 
-    /// <summary>All entries in one MULTI/EXEC, so that no worker reads the stream half-written.</summary>
-    private static async Task AddAtOnceAsync(WorkerApplication worker, string database, IEnumerable<NameValueEntry[]> entries)
-    {
-        var transaction = Redis(worker).CreateTransaction();
-        var adds = entries.Select(entry => transaction.StreamAddAsync(EventStreams.Of(database), entry)).ToList();
-        Assert.True(await transaction.ExecuteAsync());
-        await Task.WhenAll(adds);
-    }
-
     private static Task<Exposition> MetricsAsync(WorkerApplication worker, Func<Exposition, bool> until) =>
         Eventually.Until(async () => Exposition.Parse(await worker.CreateClient().GetStringAsync("/monitoring/metrics", Cancellation)), until,
             "the worker's metrics", cancellationToken: Cancellation);
 
     private static IDatabase Redis(WorkerApplication worker) => worker.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
 
-    private static Task WaitForAsync(string database, string sql, long expected) =>
-        Eventually.Until(() => TestDatabase.ScalarAsync(database, sql), value => value == expected, $"'{sql}' to reach {expected}",
-            TimeSpan.FromSeconds(90), Cancellation);
+    private static Task WaitForAsync(string database, string sql, long expected) => TestDatabase.WaitForAsync(database, sql, expected, TimeSpan.FromSeconds(90));
 }

@@ -261,7 +261,5 @@ public sealed class EventPipelineTests(SharedServers servers)
 
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
 
-    private static Task WaitForAsync(string database, string sql, long expected) =>
-        Eventually.Until(() => TestDatabase.ScalarAsync(database, sql), value => value == expected, $"'{sql}' to reach {expected}",
-            cancellationToken: Cancellation);
+    private static Task WaitForAsync(string database, string sql, long expected) => TestDatabase.WaitForAsync(database, sql, expected);
 }

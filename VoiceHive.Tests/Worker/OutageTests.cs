@@ -116,7 +116,5 @@ public sealed class OutageTests(SharedServers servers)
         return (check.GetProperty("status").GetString()!, check.GetProperty("description").GetString()!);
     }
 
-    private static Task WaitForAsync(string database, string sql, long expected) =>
-        Eventually.Until(() => TestDatabase.ScalarAsync(database, sql), value => value == expected,
-            string.Create(CultureInfo.InvariantCulture, $"'{sql}' to reach {expected}"), TimeSpan.FromSeconds(90), Cancellation);
+    private static Task WaitForAsync(string database, string sql, long expected) => TestDatabase.WaitForAsync(database, sql, expected, TimeSpan.FromSeconds(90));
 }
