@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using StackExchange.Redis;
 using VoiceHive.Tests.Infrastructure;
 using VoiceHive.Tests.Orchestrator;
@@ -7,7 +8,8 @@ namespace VoiceHive.Tests.Worker;
 
 /// <summary>
 /// The worker applies a read batch's events in one transaction (one commit, so its pace is not one commit's latency per
-/// event), falls back to one at a time when that fails, and two workers' batches over the same rows do not deadlock.
+/// event), falls back to one at a time when that fails, two workers' batches over the same rows do not deadlock, and a
+/// batch that takes longer than the reclaim period stays with its consumer.
 /// Rows written by one transaction share its id (<c>xmin</c>), which is how these tests count transactions.
 /// </summary>
 public sealed class BatchApplyTests(SharedServers servers)
@@ -87,6 +89,51 @@ public sealed class BatchApplyTests(SharedServers servers)
         Assert.Equal(events / 10, await TestDatabase.ScalarAsync(database, TransactionsOfProcessedEvents));
     }
 
+    [Fact]
+    public async Task ABatchStuckBehindALockForFourReclaimPeriodsStaysWithItsConsumerAndIsAppliedOnce()
+    {
+        // Entries idle for 2 s are claimed by the other worker, checked every 0.3 s; a living consumer renews its own every 0.3 s at most.
+        var reclaimAfter = TimeSpan.FromSeconds(2);
+        var (database, workers) = await StartAsync(workers: 2, batchSize: 10, fastReclaim: true,
+            new Dictionary<string, string?> { ["Consumer:ReclaimAfter"] = reclaimAfter.ToString() });
+        await using var first = workers[0];
+        await using var second = workers[1];
+        var redis = Redis(first);
+        var stream = EventStreams.Of(database);
+
+        // A session holds the table every call.ended writes (a long migration, a stuck transaction): the batch's
+        // statement waits on the lock, as it would on a server that drops packets, past the reclaim period.
+        await using var blocker = new NpgsqlConnection(database);
+        await blocker.OpenAsync(Cancellation);
+        await using var hold = await blocker.BeginTransactionAsync(Cancellation);
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE call_hourly_stats IN EXCLUSIVE MODE", blocker, hold))
+        {
+            await lockTable.ExecuteNonQueryAsync(Cancellation);
+        }
+
+        await EventStreams.AddAtOnceAsync(redis, database, Enumerable.Range(0, 10).Select(i => EventStreams.EndedCall(Hotels[i % 3], DateTimeOffset.UtcNow)));
+        await Eventually.Until(() => TestDatabase.ScalarAsync(database,
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"),
+            waiting => waiting >= 1, "the batch to wait on the lock", cancellationToken: Cancellation);
+        await Task.Delay(reclaimAfter * 4, Cancellation);
+        var pending = await redis.StreamPendingMessagesAsync(stream, "voicehive-worker", 20, RedisValue.Null);
+        await hold.CommitAsync(Cancellation);
+
+        // Renewed by its consumer while it waited, no entry was claimed by the other worker (a counted delivery, and
+        // that worker's attempt would have waited behind the first's transaction, then found the events applied).
+        Assert.Equal(10, pending.Length);
+        Assert.All(pending, entry => Assert.Equal(1, entry.DeliveryCount));
+        Assert.Single(pending.Select(entry => entry.ConsumerName.ToString()).Distinct());
+        await WaitForAsync(database, "SELECT count(*) FROM processed_events", 10);
+        var outcomes = await Eventually.Until(
+            async () => await Task.WhenAll(new[] { first, second }.Select(async worker => await MetricsAsync(worker, _ => true))),
+            metrics => metrics.Sum(m => m.Sum("voicehive_events_processed_total")) == 10, "every event to be counted", cancellationToken: Cancellation);
+        Assert.Equal(10, outcomes.Sum(m => m.Sum("voicehive_events_processed_total", ("outcome", "applied"))));
+        Assert.Equal(0, outcomes.Sum(m => m.Sum("voicehive_events_failed_total")));
+        Assert.Equal(10, await TestDatabase.ScalarAsync(database, "SELECT sum(calls) FROM call_hourly_stats"));
+        Assert.Equal(1, await TestDatabase.ScalarAsync(database, TransactionsOfProcessedEvents));
+    }
+
     private static readonly string[] Hotels = ["grand-plaza", "harbor-view", "alpine-lodge", "city-center"];
 
     /// <summary>
@@ -94,13 +141,19 @@ public sealed class BatchApplyTests(SharedServers servers)
     /// them). Without <paramref name="fastReclaim"/>, entries are claimed from a consumer only after the default 30 s: a
     /// worker slowed by a busy machine does not lose its batch to the other, which would make the count of transactions vary.
     /// </summary>
-    private async Task<(string Database, WorkerApplication[] Workers)> StartAsync(int workers, int batchSize, bool fastReclaim)
+    private async Task<(string Database, WorkerApplication[] Workers)> StartAsync(int workers, int batchSize, bool fastReclaim,
+        IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var database = await servers.Postgres.CreateDatabaseAsync();
         var settings = new Dictionary<string, string?>(fastReclaim ? EventStreams.FastReclaim(maxDeliveries: 3) : [])
         {
             ["Consumer:BatchSize"] = batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
         await using (var orchestrator = OrchestratorApplication.For(database, servers.Redis.ConnectionString, settings))
         {
             orchestrator.CreateClient().Dispose();

@@ -24,9 +24,18 @@ namespace VoiceHive.Worker.Events;
 /// An event that fails because PostgreSQL or Redis cannot be reached must not use up those deliveries, however long
 /// the outage. So such an entry never goes back to the pending list to be claimed again: this consumer keeps it, with
 /// the rest of its batch, stops taking new work, probes the dependencies with backoff, and retries the same entries
-/// in order, in this process, once they answer. While it waits it renews its claim on them with XCLAIM … JUSTID,
-/// which resets their idle time without counting a delivery, so no other replica takes them over. Only an entry that
-/// fails while the dependencies answer is left pending, to be claimed again (counted) and in the end dead-lettered.
+/// in order, in this process, once they answer. Only an entry that fails while the dependencies answer is left
+/// pending, to be claimed again (counted) and in the end dead-lettered.
+/// </para>
+/// <para>
+/// Claims are kept. Whatever this consumer has read and not settled (a batch being applied, entries held through an
+/// outage) is renewed by a timer beside the loop with XCLAIM … JUSTID, which resets the entries' idle time without
+/// counting a delivery, whenever it has gone half of <see cref="KeepInterval"/> untouched; only entries this consumer
+/// still owns are renewed (<see cref="EventStream.KeepAsync"/>). So while the process runs and reaches Redis, its
+/// entries do not sit idle for <see cref="ConsumerOptions.ReclaimAfter"/>, even when the loop itself is stuck in a
+/// statement waiting for a lock, or in a connection attempt to a server that drops packets (Npgsql's connect and
+/// command timeouts, 15 s and 30 s, can exceed it), and another replica does not take them over. A statement is
+/// bounded by those timeouts, so a stuck batch is not kept for ever.
 /// </para>
 /// <para>
 /// An entry that keeps failing with a connection-class error while both dependencies answer a probe (a statement
@@ -61,8 +70,10 @@ public sealed partial class EventConsumer(
     // Entries read but not settled because a dependency was unavailable; only the consumer loop touches it.
     private readonly List<HeldEntry> _held = [];
     private DateTimeOffset _nextReclaim = DateTimeOffset.MinValue;
-    private DateTimeOffset _nextKeep = DateTimeOffset.MinValue;
     private DependencyWait? _wait;
+
+    // What was read and not settled, published by the loop for the keeper; null when nothing is.
+    private volatile Unsettled? _unsettled;
 
     /// <summary>This process's name in the consumer group.</summary>
     public string ConsumerName { get; } = options.Value.ConsumerName ?? $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
@@ -75,9 +86,24 @@ public sealed partial class EventConsumer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        LastPoll = timeProvider.GetUtcNow();
+        using var keeperStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var keeping = KeepUnsettledAsync(keeperStop.Token);
+        try
+        {
+            await ConsumeAsync(stoppingToken);
+        }
+        finally
+        {
+            await keeperStop.CancelAsync();
+            await keeping;
+        }
+    }
+
+    private async Task ConsumeAsync(CancellationToken stoppingToken)
+    {
         var backoff = TimeSpan.Zero;
         var groupReady = false;
-        LastPoll = timeProvider.GetUtcNow();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -148,6 +174,8 @@ public sealed partial class EventConsumer(
             fresh = await stream.ReadNewAsync(ConsumerName, options.Value.BatchSize);
         }
 
+        var readAt = timeProvider.GetTimestamp();
+
         if (idle.Count == 0 && fresh.Count == 0)
         {
             return 0;
@@ -156,9 +184,20 @@ public sealed partial class EventConsumer(
         using var pass = StartPass(idle.Count + fresh.Count);
         var claimed = await ReclaimAsync(idle);
         var entries = claimed.Select(entry => new HeldEntry(entry, redelivered: true)).Concat(fresh.Select(entry => new HeldEntry(entry, redelivered: false))).ToList();
-        var settled = await SettleAsync(entries, pass?.Context ?? default, cancellationToken);
-        // A dependency is down: the first unsettled entry and the rest of the batch wait in this process, uncounted.
-        _held.AddRange(entries.Skip(settled));
+        var settled = 0;
+        var unsettled = Publish(entries, readAt);
+        try
+        {
+            settled = await SettleAsync(entries, pass?.Context ?? default, cancellationToken);
+            // A dependency is down: the first unsettled entry and the rest of the batch wait in this process, uncounted.
+            _held.AddRange(entries.Skip(settled));
+        }
+        finally
+        {
+            // Entries left behind by an exception stay pending for a reclaim; only the held ones are kept.
+            Publish(_held, unsettled?.Renewed);
+        }
+
         return settled;
     }
 
@@ -242,11 +281,6 @@ public sealed partial class EventConsumer(
         string? unanswered;
         using (SuppressInstrumentationScope.Begin())
         {
-            if (timeProvider.GetUtcNow() >= _nextKeep)
-            {
-                await KeepHeldAsync();
-            }
-
             unanswered = await UnansweredDependencyAsync(cancellationToken);
         }
 
@@ -258,20 +292,68 @@ public sealed partial class EventConsumer(
 
         using var pass = StartPass(_held.Count);
         var settled = await SettleAsync([.. _held], pass?.Context ?? default, cancellationToken);
-        _held.RemoveRange(0, settled);
+        if (settled > 0)
+        {
+            _held.RemoveRange(0, settled);
+            Publish(_held, _unsettled?.Renewed);
+        }
+
         return settled;
     }
 
-    private async Task KeepHeldAsync()
+    /// <summary>
+    /// Makes <paramref name="entries"/> what the keeper renews: entries read or claimed at <paramref name="touched"/>, or
+    /// what remains held of the entries published before, last renewed when they were.
+    /// </summary>
+    private Unsettled? Publish(List<HeldEntry> entries, long? touched)
     {
+        var unsettled = entries.Count == 0 ? null : new Unsettled([.. entries.Select(h => h.Entry.Id)], touched ?? timeProvider.GetTimestamp());
+        _unsettled = unsettled;
+        return unsettled;
+    }
+
+    /// <summary>
+    /// Beside the loop: renews this consumer's claim on what it read and has not settled, once that has gone half a
+    /// <see cref="KeepInterval"/> without being touched, so that no entry of a living consumer sits idle for
+    /// <see cref="ConsumerOptions.ReclaimAfter"/>. A batch applied in milliseconds is never renewed.
+    /// </summary>
+    private async Task KeepUnsettledAsync(CancellationToken cancellationToken)
+    {
+        var half = TimeSpan.FromTicks(Math.Max(KeepInterval.Ticks / 2, TimeSpan.TicksPerMillisecond * 10));
+        using var timer = new PeriodicTimer(half, timeProvider);
+        var failing = false;
         try
         {
-            await stream.KeepAsync(ConsumerName, _held.Select(h => h.Entry.Id).ToList());
-            _nextKeep = timeProvider.GetUtcNow() + KeepInterval;
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                if (_unsettled is not { } unsettled || timeProvider.GetElapsedTime(unsettled.Renewed) < half)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using (SuppressInstrumentationScope.Begin())
+                    {
+                        await stream.KeepAsync(ConsumerName, unsettled.Ids);
+                    }
+
+                    unsettled.Renewed = timeProvider.GetTimestamp();
+                    failing = false;
+                }
+                catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Tried again at the next tick. Said once a streak: past ReclaimAfter another replica may claim them.
+                    if (!failing)
+                    {
+                        LogKeepFailed(logger, unsettled.Ids.Length, exception.GetType().Name);
+                        failing = true;
+                    }
+                }
+            }
         }
-        catch (Exception exception) when (exception is RedisException or TimeoutException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Redis is away: nobody can claim the entries either.
         }
     }
 
@@ -523,15 +605,10 @@ public sealed partial class EventConsumer(
 
     private static string TypeOf(StreamEntry entry) => (string?)entry["type"] ?? "unknown";
 
-    // Often enough that a held entry never sits idle for ReclaimAfter, when another replica would claim it (and count it).
+    /// <summary>The longest an unsettled entry goes untouched: well under <see cref="ConsumerOptions.ReclaimAfter"/>, when another replica would claim it (and count it).</summary>
     private TimeSpan KeepInterval => TimeSpan.FromTicks(Math.Min(options.Value.ReclaimInterval.Ticks, options.Value.ReclaimAfter.Ticks / 3));
 
-    private TimeSpan NextBackoff(TimeSpan backoff)
-    {
-        var next = Math.Min(Math.Max(backoff.TotalMilliseconds * 2, 250), 5_000);
-        // While entries are held, wake up in time to renew their claim.
-        return TimeSpan.FromMilliseconds(_held.Count > 0 ? Math.Min(next, KeepInterval.TotalMilliseconds) : next);
-    }
+    private static TimeSpan NextBackoff(TimeSpan backoff) => TimeSpan.FromMilliseconds(Math.Min(Math.Max(backoff.TotalMilliseconds * 2, 250), 5_000));
 
     private void WaitFor(string dependency)
     {
@@ -555,6 +632,20 @@ public sealed partial class EventConsumer(
             Volatile.Write(ref _wait, null);
             metrics.DependencyWait(null);
             LogResumed(logger, wait.Dependency, (timeProvider.GetUtcNow() - wait.Since).TotalSeconds);
+        }
+    }
+
+    /// <summary>Stream ids read and not settled, and when their claim was last renewed (a <see cref="TimeProvider"/> timestamp).</summary>
+    private sealed class Unsettled(RedisValue[] ids, long renewed)
+    {
+        private long _renewed = renewed;
+
+        public RedisValue[] Ids { get; } = ids;
+
+        public long Renewed
+        {
+            get => Volatile.Read(ref _renewed);
+            set => Volatile.Write(ref _renewed, value);
         }
     }
 
@@ -609,6 +700,9 @@ public sealed partial class EventConsumer(
     [LoggerMessage(EventId = 406, Level = LogLevel.Debug, Message = "A batch of {Count} events could not be applied together ({ExceptionType}); it was rolled back, and its events are settled one at a time")]
     private static partial void LogNotAppliedTogether(ILogger logger, int count, string exceptionType);
 
+    [LoggerMessage(EventId = 407, Level = LogLevel.Warning, Message = "Renewing the claim on {Count} unsettled events failed ({ExceptionType}); retrying, and past the reclaim period another replica may take them over")]
+    private static partial void LogKeepFailed(ILogger logger, int count, string exceptionType);
+
     [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "Waiting for {Dependency}: no new events are taken until it answers")]
     private static partial void LogWaiting(ILogger logger, string dependency);
 
@@ -634,7 +728,7 @@ internal static class EventFailure
         // Written here, about the entry's shape.
         InvalidEventException => exception.Message,
         // The error's code and the constraint or column it concerns; not the message text, which can quote a value.
-        PostgresException postgres => $"SQLSTATE {postgres.SqlState}{Named(" on constraint ", postgres.ConstraintName)}{Named(" on column ", postgres.ColumnName)}",
+        PostgresException postgres => PostgresErrors.Describe(postgres),
         // The path of the element that broke, not the text around it.
         JsonException json => $"invalid JSON{Named(" at ", json.Path)}",
         _ => "its message is not logged, as it could quote the event",

@@ -19,6 +19,19 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
     /// <summary>Where entries that failed every delivery go: the stream's name with <c>:dead</c>.</summary>
     public string DeadLetterKey => StreamKey + ":dead";
 
+    // KEYS[1]: the stream; ARGV: the group, the consumer, then the ids. StackExchange.Redis sends it by its SHA once loaded.
+    private const string KeepOwnedScript = """
+        local kept = 0
+        for i = 3, #ARGV do
+          local owned = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+          if #owned > 0 then
+            redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+            kept = kept + 1
+          end
+        end
+        return kept
+        """;
+
     private IDatabase Database => redis.GetDatabase();
 
     /// <summary>Creates the consumer group (and the stream) if missing; from the start of the stream, so nothing relayed before is skipped.</summary>
@@ -47,11 +60,22 @@ public sealed class EventStream(IConnectionMultiplexer redis, IConfiguration con
         ids.Count == 0 ? [] : await Database.StreamClaimAsync(StreamKey, Group, consumer, (long)minIdle.TotalMilliseconds, [.. ids]);
 
     /// <summary>
-    /// Resets the idle time of entries this consumer holds without counting a delivery (XCLAIM … JUSTID leaves the
-    /// delivery counter alone), so that no other consumer takes them over while this one waits out an outage.
+    /// Resets the idle time of those of <paramref name="ids"/> that <paramref name="consumer"/> still owns, without
+    /// counting a delivery (XCLAIM … JUSTID leaves the delivery counter alone), so that no other consumer takes them over
+    /// while this one is busy with them or waits out an outage. An entry another consumer has claimed meanwhile stays
+    /// with it: XCLAIM alone would take it back whoever owns it, so ownership is checked in the same script.
+    /// Returns how many were renewed.
     /// </summary>
-    public Task KeepAsync(string consumer, IReadOnlyList<RedisValue> ids) =>
-        ids.Count == 0 ? Task.CompletedTask : Database.StreamClaimIdsOnlyAsync(StreamKey, Group, consumer, 0, [.. ids]);
+    public async Task<int> KeepAsync(string consumer, IReadOnlyList<RedisValue> ids)
+    {
+        if (ids.Count == 0)
+        {
+            return 0;
+        }
+
+        RedisValue[] arguments = [Group, consumer, .. ids];
+        return (int)await Database.ScriptEvaluateAsync(KeepOwnedScript, [StreamKey], arguments);
+    }
 
     public async Task<StreamEntry?> ReadAsync(RedisValue id)
     {
