@@ -109,7 +109,8 @@ public static class Extensions
                 tracing.SetSampler(new UntracedWorkSampler(settings.Sampler.CreateSampler()))
                     .AddSource(ServiceTelemetryPattern)
                     .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsProbeOrScrape(context.Request.Path))
-                    .AddHttpClientInstrumentation();
+                    .AddHttpClientInstrumentation()
+                    .AddInstrumentation(() => new DatabaseErrorRedaction());
                 settings.AddSecondaryTraceExporter(tracing);
             });
         }

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Orchestrator;
@@ -10,7 +11,7 @@ namespace VoiceHive.Tests.Orchestrator;
 /// <summary>
 /// A scripted call's whole telemetry stream (every trace, metric and log record exported over OTLP,
 /// and every log message with its state and scopes) holds neither the caller's number nor what they said,
-/// nor any credential: the JWT, the scrape token, the webhook token.
+/// nor any credential: the JWT, the scrape token, the webhook token; nor a value PostgreSQL quotes in an error.
 /// Runs alone for the same reason as <see cref="Services.OtlpExportTests"/>.
 /// </summary>
 [Collection(nameof(AloneCollection))]
@@ -39,6 +40,7 @@ public sealed class PrivacyTests(SharedServers servers)
         var withLogs = app.WithWebHostBuilder(builder => builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(logs)));
         string businessMetrics;
         string jwt;
+        string refusedState;
         using (var client = withLogs.CreateClient())
         {
             jwt = client.DefaultRequestHeaders.Authorization!.Parameter!;
@@ -46,6 +48,15 @@ public sealed class PrivacyTests(SharedServers servers)
             await client.TurnAsync(call, Utterance);
             await client.TurnAsync(call, "Margaret again, what time is check-out?");
             await client.EndAsync(call, "resolved");
+            // PostgreSQL quotes the value it refuses, and Npgsql records a failing command's exception on its span.
+            await using (var refusal = withLogs.Services.GetRequiredService<NpgsqlDataSource>().CreateCommand("SELECT $1::integer"))
+            {
+                refusal.Parameters.Add(new NpgsqlParameter { Value = Number });
+                var refused = await Assert.ThrowsAsync<PostgresException>(() => refusal.ExecuteScalarAsync(cancellationToken));
+                Assert.Contains(Number, refused.MessageText, StringComparison.Ordinal);
+                refusedState = refused.SqlState;
+            }
+
             // Refused credentials are as secret as accepted ones: a wrong scrape token, a JWT at the webhook.
             using (await client.GetAsync("/metrics", cancellationToken))
             using (await client.PostAsync("/monitoring/alerts/webhook", new StringContent(AlertWebhookTests.Payload("firing")), cancellationToken))
@@ -74,6 +85,9 @@ public sealed class PrivacyTests(SharedServers servers)
             Assert.DoesNotContain(logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
             Assert.DoesNotContain(secret, businessMetrics, StringComparison.Ordinal);
         }
+
+        // The refused command's span was exported, its exception event naming the error without quoting it.
+        Assert.True(exported.AsSpan().IndexOf(Encoding.UTF8.GetBytes("SQLSTATE " + refusedState)) >= 0, "the refused command's span was not exported with its error");
     }
 
     /// <summary>Every log line as text, with its structured state and scopes.</summary>
