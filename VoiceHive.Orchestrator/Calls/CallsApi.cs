@@ -166,12 +166,9 @@ public static class CallsApi
             return Ended(id);
         }
 
-        var pmsTimings = await services.Db.Database
-            .SqlQuery<double>($"SELECT duration_seconds AS \"Value\" FROM pms_requests WHERE call_id = {id} ORDER BY id")
+        var pmsRequests = await services.Db.Database
+            .SqlQuery<PmsRequestTiming>($"SELECT duration_seconds AS \"Seconds\", outcome IN ('error', 'timeout') AS \"Failed\" FROM pms_requests WHERE call_id = {id} ORDER BY id")
             .ToListAsync(services.Cancellation);
-        var pmsFailures = await services.Db.Database
-            .SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM pms_requests WHERE call_id = {id} AND outcome IN ('error', 'timeout')")
-            .SingleAsync(services.Cancellation);
         await services.Db.Database.ExecuteSqlAsync(Events.Outbox.Insert(Events.Outbox.CallEnded, JsonSerializer.Serialize(new
         {
             callId = id,
@@ -182,8 +179,8 @@ public static class CallsApi
             outcome = result.Outcome,
             failureReason = result.FailureReason,
             turns = call.TurnCount,
-            pmsSeconds = pmsTimings,
-            pmsFailures,
+            pmsSeconds = pmsRequests.Select(r => r.Seconds),
+            pmsFailures = pmsRequests.Count(r => r.Failed),
         }, JsonSerializerOptions.Web)), services.Cancellation);
         await transaction.CommitAsync(services.Cancellation);
 
@@ -281,6 +278,14 @@ public static class CallsApi
     private static ProblemHttpResult NotFound(Guid id) => Problems.NotFoundProblem($"There is no call {id}.");
 
     private static ProblemHttpResult Ended(Guid id) => Problems.ConflictProblem($"Call {id} has ended.");
+
+    /// <summary>One PMS request of a call, as its <c>call.ended</c> event reports it (read in one query when the call ends).</summary>
+    internal sealed class PmsRequestTiming
+    {
+        public double Seconds { get; init; }
+
+        public bool Failed { get; init; }
+    }
 }
 
 /// <summary>What the call handlers use; services, not input, so request validation leaves them alone.</summary>
