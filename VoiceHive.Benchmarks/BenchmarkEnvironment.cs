@@ -11,7 +11,8 @@ namespace VoiceHive.Benchmarks;
 /// <summary>
 /// What every benchmark shares: a durable PostgreSQL (fsync on, as in production) and a Redis with AOF, from
 /// the Debian packages on loopback, and an OTLP/HTTP sink that accepts and discards telemetry so that the
-/// services export as they would to a collector. Each benchmark gets its own database and event stream.
+/// services export as they would to a collector. Each benchmark gets its own database and event stream, gone
+/// before the next benchmark starts (<see cref="SettleAsync"/>).
 /// </summary>
 public sealed class BenchmarkEnvironment : IAsyncDisposable
 {
@@ -30,6 +31,7 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
     private readonly WebApplication _otlpSink;
     private readonly IReadOnlyDictionary<string, string> _extra;
     private readonly System.Runtime.CompilerServices.StrongBox<long> _otlpRequests;
+    private readonly List<(string Database, string Stream)> _created = [];
 
     private BenchmarkEnvironment(PostgresServer postgres, RedisServer redis, WebApplication otlpSink, System.Runtime.CompilerServices.StrongBox<long> otlpRequests,
         IReadOnlyDictionary<string, string> extra)
@@ -80,6 +82,11 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
     {
         var database = await Postgres.CreateDatabaseAsync("bench_" + name);
         var stream = "voicehive:bench:" + new NpgsqlConnectionStringBuilder(database).Database;
+        lock (_created)
+        {
+            _created.Add((database, stream));
+        }
+
         // The settings the AppHost gives the services, from its own definition, and what a benchmark needs besides.
         var environment = new Dictionary<string, string>(
             AppHost.ServiceEnvironment.Common(SigningKey, ScrapeToken, text => text)
@@ -98,6 +105,43 @@ public sealed class BenchmarkEnvironment : IAsyncDisposable
             ["TRACE_SAMPLE_RATE"] = "1.0",
         };
         return new ServiceSettings(database, stream, environment).With([.. _extra.Select(e => (e.Key, e.Value))]);
+    }
+
+    /// <summary>
+    /// Between benchmarks: drops the databases and streams made since the last call, then has PostgreSQL write its dirty
+    /// buffers out (CHECKPOINT). Otherwise one benchmark's leftovers fall on the next one's measured passes: the ingest
+    /// benchmark leaves gigabytes of new rows that autovacuum and the checkpointer work through for many minutes.
+    /// </summary>
+    public async Task SettleAsync()
+    {
+        (string Database, string Stream)[] created;
+        lock (_created)
+        {
+            created = [.. _created];
+            _created.Clear();
+        }
+
+        await using var admin = new NpgsqlConnection(Postgres.AdminConnectionString);
+        await admin.OpenAsync();
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
+        var server = redis.GetServers()[0];
+        foreach (var (database, stream) in created)
+        {
+            var name = new NpgsqlConnectionStringBuilder(database).Database;
+            await using (var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", admin))
+            {
+                await drop.ExecuteNonQueryAsync();
+            }
+
+            // The stream, its dead letters, the raw loops' streams, the simulator's state: all named after the stream.
+            await foreach (var key in server.KeysAsync(pattern: stream + "*"))
+            {
+                await redis.GetDatabase().KeyDeleteAsync(key);
+            }
+        }
+
+        await using var checkpoint = new NpgsqlCommand("CHECKPOINT", admin);
+        await checkpoint.ExecuteNonQueryAsync();
     }
 
     public async ValueTask DisposeAsync()

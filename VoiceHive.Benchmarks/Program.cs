@@ -61,6 +61,7 @@ foreach (var name in options.Benchmarks)
     }
 
     await report.WriteAsync();
+    await environment.SettleAsync();
 }
 
 Console.WriteLine();

@@ -176,6 +176,7 @@ public sealed class Report(BenchmarkOptions options)
 
         line($"- Machine: {Machine()}");
         line($"- .NET {Environment.Version}, Release build; PostgreSQL, Redis, Prometheus, Alertmanager and node_exporter from the Debian packages, on loopback");
+        line("- Each benchmark has its own database and stream on the shared servers, dropped before the next starts, then a CHECKPOINT");
         line("");
         line("| Benchmark | Measure | VoiceHive | Baseline | Ratio | Target | Met |");
         line("|---|---|---|---|---|---|---|");
