@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using VoiceHive.ServiceDefaults.Telemetry;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Services;
@@ -136,6 +138,46 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
 
         Assert.Contains("voicehive_test_events_total{hotel_id=\"grand-plaza\"} 4\n", business, StringComparison.Ordinal);
         Assert.DoesNotContain("voicehive_test_events", platform, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InstrumentsRecordedPerBufferAreNeverEnabled()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var app = await StartAsync("orchestrator");
+        using var client = app.CreateClient();
+        // The readiness check runs a command, so Npgsql's per-command instruments have series.
+        await client.GetAsync("/health", cancellationToken);
+        var meters = app.Services.GetRequiredService<IMeterFactory>();
+
+        // Enabled says whether any listener records the instrument: the dropped ones are not recorded at all. The
+        // memory pool's meter is created by the host's IMeterFactory (Kestrel's), the control beside it on a meter the
+        // provider does record; Npgsql's meter is process-wide, and no host in this test process records its bytes.
+        var rented = meters.Create(PerBufferInstruments.MemoryPoolMeter).CreateCounter<long>("aspnetcore.memory_pool.rented", "By");
+        var control = meters.Create("Microsoft.AspNetCore.Hosting").CreateCounter<long>("voicehive.test.control");
+        Assert.False(rented.Enabled);
+        Assert.True(control.Enabled);
+        var npgsql = new ConcurrentDictionary<string, bool>();
+        using (var listener = new MeterListener())
+        {
+            listener.InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name == PerBufferInstruments.NpgsqlMeter)
+                {
+                    npgsql[instrument.Name] = instrument.Enabled;
+                }
+            };
+            listener.Start();
+        }
+
+        Assert.True(npgsql["db.client.operation.duration"], "Npgsql's command duration is recorded");
+        Assert.All(PerBufferInstruments.NpgsqlInstruments, name => Assert.False(npgsql[name], name));
+
+        var platform = await Eventually.Until(() => client.GetStringAsync("/metrics", cancellationToken),
+            exposition => exposition.Contains("db_client_operation_duration_seconds_bucket{", StringComparison.Ordinal),
+            "a command's duration recorded", cancellationToken: cancellationToken);
+        Assert.DoesNotContain("npgsql_bytes", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain("aspnetcore_memory_pool", platform, StringComparison.Ordinal);
     }
 
     [Fact]
