@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using VoiceHive.ServiceDefaults.Data;
 using VoiceHive.ServiceDefaults.Telemetry;
@@ -41,8 +42,13 @@ public static class DataClientExtensions
             // A span per command is enough: the "first response" event on each one costs more than it tells.
             dataSource.ConfigureTracing(tracing => tracing.EnableFirstResponseEvent(false));
         });
+        builder.Services.TryAddSingleton<CommandFailureLog>();
         builder.Services.AddDbContextPool<TContext>((services, options) =>
-            options.UseNpgsql(services.GetRequiredService<NpgsqlDataSource>(), npgsql => npgsql.MigrationsHistoryTable(migrationsHistoryTable)));
+        {
+            options.UseNpgsql(services.GetRequiredService<NpgsqlDataSource>(), npgsql => npgsql.MigrationsHistoryTable(migrationsHistoryTable));
+            // A failed command is logged without the values PostgreSQL may quote in its error.
+            CommandFailureLog.Configure(options, services.GetRequiredService<CommandFailureLog>());
+        });
 
         var telemetry = TelemetrySettings.FromConfiguration(builder.Configuration);
         builder.EnrichNpgsqlDbContext<TContext>(settings =>

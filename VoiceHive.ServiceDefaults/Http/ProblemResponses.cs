@@ -113,7 +113,8 @@ public static partial class ProblemResponses
             }
 
             Count("api", DependencyFailures.ErrorType(exception));
-            LogUnhandled(logger, httpContext.Request.Method, Activity.Current?.TraceId.ToString() ?? httpContext.TraceIdentifier, exception);
+            // The exception's text, without what a PostgreSQL error may quote.
+            LogUnhandled(logger, httpContext.Request.Method, Activity.Current?.TraceId.ToString() ?? httpContext.TraceIdentifier, PostgresErrors.Redact(exception));
             return await WriteAsync(httpContext, exception, StatusCodes.Status500InternalServerError, "Internal error", ProblemTypes.Internal,
                 "The request failed. It has been logged with its trace id.");
         }

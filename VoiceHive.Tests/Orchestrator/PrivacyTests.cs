@@ -1,9 +1,15 @@
+extern alias orchestrator;
+
 using System.Collections.Concurrent;
 using System.Text;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using orchestrator::VoiceHive.Orchestrator.Infrastructure;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.Tests.Orchestrator;
@@ -55,6 +61,16 @@ public sealed class PrivacyTests(SharedServers servers)
                 var refused = await Assert.ThrowsAsync<PostgresException>(() => refusal.ExecuteScalarAsync(cancellationToken));
                 Assert.Contains(Number, refused.MessageText, StringComparison.Ordinal);
                 refusedState = refused.SqlState;
+
+                // EF Core's failure logs and the 500 handler's log write the exception's text.
+                await using var scope = withLogs.Services.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<OrchestratorDbContext>();
+                await Assert.ThrowsAsync<PostgresException>(() => db.Database.ExecuteSqlAsync($"SELECT {Number}::integer", cancellationToken));
+                await Assert.ThrowsAsync<PostgresException>(() => db.Database.SqlQuery<int>($"SELECT {Number}::integer AS \"Value\"").ToListAsync(cancellationToken));
+                var handler = Assert.Single(scope.ServiceProvider.GetServices<IExceptionHandler>());
+                var failed = new DefaultHttpContext { RequestServices = scope.ServiceProvider, Response = { Body = new MemoryStream() } };
+                Assert.True(await handler.TryHandleAsync(failed, new InvalidOperationException("A handler failed.", refused), cancellationToken));
+                Assert.Equal(StatusCodes.Status500InternalServerError, failed.Response.StatusCode);
             }
 
             // Refused credentials are as secret as accepted ones: a wrong scrape token, a JWT at the webhook.
@@ -85,6 +101,12 @@ public sealed class PrivacyTests(SharedServers servers)
             Assert.DoesNotContain(logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
             Assert.DoesNotContain(secret, businessMetrics, StringComparison.Ordinal);
         }
+
+        // Each failure was logged, naming the error without quoting it: the two commands EF ran (once each) and the 500.
+        Assert.Equal(2, logs.Lines.Count(line => line.StartsWith("VoiceHive.ServiceDefaults.Data.CommandFailureLog: ", StringComparison.Ordinal)
+            && line.Contains("SQLSTATE " + refusedState, StringComparison.Ordinal)));
+        Assert.Contains(logs.Lines, line => line.Contains("answered 500", StringComparison.Ordinal)
+            && line.Contains("System.InvalidOperationException: A handler failed. ---> Npgsql.PostgresException: SQLSTATE " + refusedState, StringComparison.Ordinal));
 
         // The refused command's span was exported, its exception event naming the error without quoting it.
         Assert.True(exported.AsSpan().IndexOf(Encoding.UTF8.GetBytes("SQLSTATE " + refusedState)) >= 0, "the refused command's span was not exported with its error");
