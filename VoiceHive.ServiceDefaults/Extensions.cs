@@ -8,6 +8,7 @@ using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using VoiceHive.ServiceDefaults.Health;
@@ -117,7 +118,29 @@ public static class Extensions
 
         if (settings.Otlp is { } otlp)
         {
-            telemetry.UseOtlpExporter(otlp.Protocol, otlp.Endpoint);
+            if (settings.OtlpSignals == OtlpSignals.All)
+            {
+                telemetry.UseOtlpExporter(otlp.Protocol, otlp.Endpoint);
+            }
+            else
+            {
+                // UseOtlpExporter sends every signal; an OTEL_*_EXPORTER=none leaves its signal out.
+                if (settings.OtlpSignals.HasFlag(OtlpSignals.Traces))
+                {
+                    telemetry.WithTracing(tracing => tracing.AddOtlpExporter(exporter => otlp.Configure(exporter, "traces")));
+                }
+
+                if (settings.OtlpSignals.HasFlag(OtlpSignals.Metrics))
+                {
+                    telemetry.WithMetrics(metrics => metrics.AddOtlpExporter(exporter => otlp.Configure(exporter, "metrics")));
+                }
+
+                if (settings.OtlpSignals.HasFlag(OtlpSignals.Logs))
+                {
+                    telemetry.WithLogging(logging => logging.AddOtlpExporter(exporter => otlp.Configure(exporter, "logs")));
+                }
+            }
+
             // The exporters' own HttpClient, as where no IHttpClientFactory is registered. From the factory, the client would get
             // ConfigureHttpClientDefaults' handlers: service discovery, and the standard resilience pipeline, whose circuit breaker
             // every client shares, so a collector outage would open the circuit of the PMS client too.

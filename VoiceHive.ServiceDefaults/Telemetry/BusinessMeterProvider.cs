@@ -9,7 +9,8 @@ namespace VoiceHive.ServiceDefaults.Telemetry;
 /// <summary>
 /// The business meters (<c>voicehive.*</c>) in a MeterProvider of their own, so that <c>/monitoring/metrics</c>
 /// serves them and <c>/metrics</c> (the host's provider) never does: the VoiceHive guide's two scrape jobs
-/// never collect a series twice. It exports to the same OTLP destination as the host's provider.
+/// never collect a series twice. It exports to the same OTLP destination as the host's provider, unless
+/// <c>OTEL_METRICS_EXPORTER=none</c>.
 /// </summary>
 public sealed class BusinessMeterProvider : IDisposable
 {
@@ -23,10 +24,11 @@ public sealed class BusinessMeterProvider : IDisposable
             .AddMeter(Microsoft.Extensions.Hosting.Extensions.ServiceTelemetryPattern)
             .AddView(new HostMeterScope(services.GetService<IMeterFactory>()).Filter)
             .AddPrometheusExporter(PrometheusScrapeOptions.Configure);
-        if (settings.Otlp is { } otlp)
+        if (settings.Otlp is { } otlp && settings.OtlpSignals.HasFlag(OtlpSignals.Metrics))
         {
             builder.AddOtlpExporter((exporter, _) => otlp.Configure(exporter, "metrics"));
         }
+
         Provider = builder.Build();
     }
 

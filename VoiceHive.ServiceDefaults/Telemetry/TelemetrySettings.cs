@@ -21,6 +21,13 @@ public sealed record TelemetrySettings
     /// <summary>The primary OTLP destination (the Aspire dashboard or a collector) for traces, metrics and logs.</summary>
     public OtlpDestination? Otlp { get; init; }
 
+    /// <summary>
+    /// The signals sent to <see cref="Otlp"/>: each of <c>OTEL_TRACES_EXPORTER</c>, <c>OTEL_METRICS_EXPORTER</c> and
+    /// <c>OTEL_LOGS_EXPORTER</c> is <c>otlp</c> (the default) or <c>none</c>. Where Prometheus scrapes the metrics,
+    /// <c>OTEL_METRICS_EXPORTER=none</c> saves the second copy of every measurement that an OTLP metric reader keeps.
+    /// </summary>
+    public OtlpSignals OtlpSignals { get; init; } = OtlpSignals.All;
+
     /// <summary>A second destination for traces only, such as Jaeger or Tempo.</summary>
     public OtlpDestination? SecondaryTraces { get; init; }
 
@@ -43,6 +50,9 @@ public sealed record TelemetrySettings
             TracingEnabled = ParseFlag(configuration, "TRACING_ENABLED"),
             Otlp = OtlpDestination.Parse(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"], protocol, "OTEL_EXPORTER_OTLP_ENDPOINT")
                 is { } otlp ? otlp with { Headers = configuration["OTEL_EXPORTER_OTLP_HEADERS"] } : null,
+            OtlpSignals = ParseExporter(configuration, "OTEL_TRACES_EXPORTER", OtlpSignals.Traces)
+                | ParseExporter(configuration, "OTEL_METRICS_EXPORTER", OtlpSignals.Metrics)
+                | ParseExporter(configuration, "OTEL_LOGS_EXPORTER", OtlpSignals.Logs),
             SecondaryTraces = OtlpDestination.Parse(configuration["OTLP_ENDPOINT"], OtlpDestination.GuessProtocol(configuration["OTLP_ENDPOINT"]), "OTLP_ENDPOINT"),
             Sampler = SamplerSettings.FromConfiguration(configuration),
         };
@@ -86,6 +96,15 @@ public sealed record TelemetrySettings
             : throw new StartupFailedException($"{key} must be 'true' or 'false', not '{value}'.");
     }
 
+    // The specification's other exporters (console, zipkin, prometheus: Prometheus's scrape is METRICS_ENABLED) are not here.
+    private static OtlpSignals ParseExporter(IConfiguration configuration, string key, OtlpSignals signal) =>
+        configuration[key]?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "otlp" => signal,
+            "none" => OtlpSignals.None,
+            _ => throw new StartupFailedException($"{key} must be 'otlp' or 'none', not '{configuration[key]}'."),
+        };
+
     private static OtlpExportProtocol? ParseProtocol(string? value) => value?.Trim().ToLowerInvariant() switch
     {
         null or "" => null,
@@ -94,6 +113,17 @@ public sealed record TelemetrySettings
         _ => throw new StartupFailedException(
             $"OTEL_EXPORTER_OTLP_PROTOCOL must be 'grpc' or 'http/protobuf', not '{value}'."),
     };
+}
+
+/// <summary>The signals a service sends to its OTLP destination.</summary>
+[Flags]
+public enum OtlpSignals
+{
+    None = 0,
+    Traces = 1,
+    Metrics = 2,
+    Logs = 4,
+    All = Traces | Metrics | Logs,
 }
 
 /// <summary>One OTLP endpoint with its protocol.</summary>

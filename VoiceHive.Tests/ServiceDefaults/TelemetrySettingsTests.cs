@@ -76,6 +76,9 @@ public sealed class TelemetrySettingsTests
     [InlineData("OTEL_TRACES_SAMPLER", "jaeger_remote")]
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]
     [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]
+    [InlineData("OTEL_METRICS_EXPORTER", "prometheus")]
+    [InlineData("OTEL_TRACES_EXPORTER", "otlp,console")]
+    [InlineData("OTEL_LOGS_EXPORTER", "off")]
     public void InvalidValuesAreRejectedNamingTheVariable(string key, string value)
     {
         var exception = Assert.Throws<StartupFailedException>(() => Read(new() { [key] = value }));

@@ -161,6 +161,32 @@ public sealed class OtlpExportTests(SharedServers servers)
         Assert.NotEmpty(receiver.ReceivedOn("/v1/logs"));
     }
 
+    [Theory]
+    [InlineData("OTEL_METRICS_EXPORTER", "/v1/metrics")]
+    [InlineData("OTEL_TRACES_EXPORTER", "/v1/traces")]
+    [InlineData("OTEL_LOGS_EXPORTER", "/v1/logs")]
+    public async Task AnExporterSetToNoneLeavesItsSignalOutAndTheOthersGoWithTheirHeaders(string variable, string leftOut)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var receiver = await FakeOtlpReceiver.StartAsync();
+        var app = await ExportingToAsync(receiver, new()
+        {
+            [variable] = "none",
+            ["OTEL_EXPORTER_OTLP_HEADERS"] = "x-collector-key=primary-secret",
+        });
+        using (var client = app.CreateClient())
+        {
+            await client.GetAsync("/traced-but-not-found", cancellationToken);
+            await client.GetStringAsync("/metrics", cancellationToken);
+        }
+
+        await app.DisposeAsync();
+
+        var received = receiver.Received.Where(r => r.Path.StartsWith("/v1/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(((string[])["/v1/logs", "/v1/metrics", "/v1/traces"]).Where(path => path != leftOut), received.Select(r => r.Path).Distinct().Order());
+        Assert.All(received, export => Assert.Equal("primary-secret", export.Headers.GetValueOrDefault("x-collector-key")));
+    }
+
     /// <summary>An orchestrator exporting OTLP/HTTP to <paramref name="receiver"/>, logging at Information so that there are log records to export.</summary>
     private async Task<OrchestratorApplication> ExportingToAsync(FakeOtlpReceiver receiver, Dictionary<string, string?> extra)
     {
