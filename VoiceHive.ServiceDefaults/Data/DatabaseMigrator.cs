@@ -52,7 +52,7 @@ internal sealed partial class DatabaseMigrator<TContext>(
             }
             catch (Exception exception) when (IsTransient(exception) && timeProvider.GetUtcNow() + delay < deadline)
             {
-                LogDatabaseNotReady(logger, Describe(), attempt, exception.GetBaseException().Message);
+                LogDatabaseNotReady(logger, Describe(), attempt, PostgresErrors.Reason(exception));
                 await Task.Delay(delay, timeProvider, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
@@ -61,7 +61,7 @@ internal sealed partial class DatabaseMigrator<TContext>(
                 var reason = IsTransient(exception)
                     ? string.Create(CultureInfo.InvariantCulture, $"not reachable within {options.Value.MigrationTimeout} (Database:MigrationTimeout)")
                     : "refused the migration";
-                throw new StartupFailedException($"PostgreSQL at {Describe()} {reason}: {exception.GetBaseException().Message}", exception);
+                throw new StartupFailedException($"PostgreSQL at {Describe()} {reason}: {PostgresErrors.Reason(exception)}", exception);
             }
         }
     }

@@ -22,6 +22,17 @@ public static class PostgresErrors
     public static Exception Redact(Exception exception) =>
         Quotes(exception) ? new RedactedException(MessageOf(exception), Text(exception), exception.StackTrace) : exception;
 
+    /// <summary>
+    /// A one-line reason for a start-up failure: the innermost exception's message, which says what an operator must fix
+    /// (<c>password authentication failed for user …</c>, <c>database … does not exist</c>), except for PostgreSQL's data
+    /// exceptions (SQLSTATE class 22), whose messages quote the value refused; those are described instead.
+    /// </summary>
+    public static string Reason(Exception exception) => exception.GetBaseException() switch
+    {
+        PostgresException postgres when postgres.SqlState.StartsWith("22", StringComparison.Ordinal) => Describe(postgres),
+        var innermost => innermost.Message,
+    };
+
     private static bool Quotes(Exception exception) => exception switch
     {
         PostgresException => true,

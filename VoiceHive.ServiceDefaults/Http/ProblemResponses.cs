@@ -130,12 +130,20 @@ public static partial class ProblemResponses
         private async ValueTask<bool> WriteAsync(HttpContext httpContext, Exception exception, int status, string title, string type, string detail)
         {
             httpContext.Response.StatusCode = status;
-            return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+            if (await problemDetails.TryWriteAsync(new ProblemDetailsContext
             {
                 HttpContext = httpContext,
                 Exception = exception,
                 ProblemDetails = new ProblemDetails { Status = status, Title = title, Type = type, Detail = detail },
-            });
+            }))
+            {
+                return true;
+            }
+
+            // A client that accepts no JSON (Accept: text/html) gets the detail as text. Answered either way: a handler that
+            // returns false leaves the exception to the middleware, which logs it whole and rethrows it.
+            await httpContext.Response.WriteAsync(detail, httpContext.RequestAborted);
+            return true;
         }
 
         [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Request failed because {Dependency} is unavailable ({ExceptionType})")]

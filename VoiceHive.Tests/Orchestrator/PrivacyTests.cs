@@ -68,7 +68,8 @@ public sealed class PrivacyTests(SharedServers servers)
                 await Assert.ThrowsAsync<PostgresException>(() => db.Database.ExecuteSqlAsync($"SELECT {Number}::integer", cancellationToken));
                 await Assert.ThrowsAsync<PostgresException>(() => db.Database.SqlQuery<int>($"SELECT {Number}::integer AS \"Value\"").ToListAsync(cancellationToken));
                 var handler = Assert.Single(scope.ServiceProvider.GetServices<IExceptionHandler>());
-                var failed = new DefaultHttpContext { RequestServices = scope.ServiceProvider, Response = { Body = new MemoryStream() } };
+                // A client that accepts no JSON: the problem details writer declines, and the handler still answers.
+                var failed = new DefaultHttpContext { RequestServices = scope.ServiceProvider, Request = { Headers = { Accept = "text/html" } }, Response = { Body = new MemoryStream() } };
                 Assert.True(await handler.TryHandleAsync(failed, new InvalidOperationException("A handler failed.", refused), cancellationToken));
                 Assert.Equal(StatusCodes.Status500InternalServerError, failed.Response.StatusCode);
             }

@@ -45,6 +45,16 @@ public sealed class PostgresErrorsTests
         Assert.Equal("One or more errors occurred. (Slow.) (SQLSTATE 22003)", redacted.Message);
     }
 
+    [Fact]
+    public void AStartUpReasonKeepsWhatAnOperatorMustFixAndDescribesADataException()
+    {
+        var refused = new PostgresException("password authentication failed for user \"voicehive\"", "FATAL", "FATAL", PostgresErrorCodes.InvalidPassword);
+
+        Assert.Equal("28P01: password authentication failed for user \"voicehive\"", PostgresErrors.Reason(new InvalidOperationException("Migrating.", refused)));
+        Assert.Equal("SQLSTATE 22003", PostgresErrors.Reason(new InvalidOperationException("Migrating.", Refusal())));
+        Assert.Equal("Slow.", PostgresErrors.Reason(new InvalidOperationException("Migrating.", new TimeoutException("Slow."))));
+    }
+
     private static PostgresException Refusal() =>
         new($"value \"{Quoted}\" is out of range for type integer", "ERROR", "ERROR", PostgresErrorCodes.NumericValueOutOfRange);
 
