@@ -41,9 +41,9 @@ internal sealed class DatabaseErrorRedaction : IDisposable
             return;
         }
 
-        var described = PostgresErrors.Describe(postgres);
-        tags.Add(MessageTag, described);
-        tags.Add(StackTraceTag, $"{exception.GetType().FullName}: {described}{Environment.NewLine}{exception.StackTrace}");
+        // The same text a log record gets (PostgresErrors.Redact): type, described message, frames.
+        tags.Add(MessageTag, PostgresErrors.Describe(postgres));
+        tags.Add(StackTraceTag, PostgresErrors.Redact(postgres).ToString());
     }
 
     private static bool Contains(in TagList tags, string key)
