@@ -15,30 +15,45 @@ internal sealed class HostMeterScope(IMeterFactory? factory)
 {
     public MetricStreamConfiguration? Filter(Instrument instrument) =>
         (instrument.Meter.Scope is null || factory is null || ReferenceEquals(instrument.Meter.Scope, factory))
-        && !PerBufferInstruments.Contains(instrument)
+        && !UnreadInstruments.Contains(instrument)
             ? PrometheusNames.Rename(instrument)
             : MetricStreamConfiguration.Drop;
 }
 
 /// <summary>
-/// Instruments the libraries record per buffer rather than per request or command, which no alert rule, dashboard or
-/// runbook reads: ASP.NET Core's memory pool (<c>aspnetcore.memory_pool.*</c>, a measurement for every block Kestrel
-/// rents and returns) and Npgsql's bytes read and written (one per socket read and flush). A CPU profile of the
-/// orchestrator at its telemetered capacity put 0.75 % of its CPU into recording them, a third of the samples under its
-/// measurement callbacks (VoiceHive.Benchmarks/Profiling.md). Dropped by a view, they are never enabled, so recording them
-/// costs nothing; the per-request and per-command instruments of the same meters stay.
+/// Instruments the libraries record for every buffer, or for every request a second time, which no alert rule,
+/// dashboard or runbook reads. Dropped by a view, they are never enabled, so the libraries skip recording them (and
+/// building their tags); the other instruments of the same meters stay. A CPU profile of the orchestrator at its
+/// telemetered capacity put about 1.5 % of its CPU into these (VoiceHive.Benchmarks/Profiling.md):
+/// <list type="bullet">
+/// <item>per buffer: ASP.NET Core's memory pool (<c>aspnetcore.memory_pool.*</c>, every block Kestrel rents and
+/// returns) and Npgsql's bytes read and written (every socket read and flush);</item>
+/// <item>per request, what <c>http.server.request.duration</c> already tells by route and status code: the route
+/// match (<c>aspnetcore.routing.match_attempts</c>), the bearer token's validation time and the authorization
+/// result (401 and 403 are status codes; <c>aspnetcore.authentication.challenges</c> and <c>forbids</c>, one per
+/// refusal, stay), and the rate limiter's lease duration and leases held (a lease lasts the request;
+/// <c>aspnetcore.rate_limiting.requests</c>, which counts the 429s, stays).</item>
+/// </list>
 /// </summary>
-internal static class PerBufferInstruments
+internal static class UnreadInstruments
 {
     public const string MemoryPoolMeter = "Microsoft.AspNetCore.MemoryPool";
-    public const string NpgsqlMeter = "Npgsql";
 
-    public static readonly FrozenSet<string> NpgsqlInstruments =
-        FrozenSet.Create(StringComparer.Ordinal, "db.client.operation.npgsql.bytes_read", "db.client.operation.npgsql.bytes_written");
+    // By meter: the instruments dropped, or null for the whole meter.
+    public static readonly FrozenDictionary<string, FrozenSet<string>?> ByMeter = new Dictionary<string, FrozenSet<string>?>
+    {
+        [MemoryPoolMeter] = null,
+        ["Npgsql"] = Names("db.client.operation.npgsql.bytes_read", "db.client.operation.npgsql.bytes_written"),
+        ["Microsoft.AspNetCore.Routing"] = Names("aspnetcore.routing.match_attempts"),
+        ["Microsoft.AspNetCore.Authentication"] = Names("aspnetcore.authentication.authenticate.duration"),
+        ["Microsoft.AspNetCore.Authorization"] = Names("aspnetcore.authorization.attempts"),
+        ["Microsoft.AspNetCore.RateLimiting"] = Names("aspnetcore.rate_limiting.request_lease.duration", "aspnetcore.rate_limiting.active_request_leases"),
+    }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static bool Contains(Instrument instrument) =>
-        instrument.Meter.Name == MemoryPoolMeter
-        || (instrument.Meter.Name == NpgsqlMeter && NpgsqlInstruments.Contains(instrument.Name));
+        ByMeter.TryGetValue(instrument.Meter.Name, out var names) && (names is null || names.Contains(instrument.Name));
+
+    private static FrozenSet<string> Names(params string[] names) => names.ToFrozenSet(StringComparer.Ordinal);
 }
 
 /// <summary>

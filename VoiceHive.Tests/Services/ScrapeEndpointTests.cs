@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.ServiceDefaults.Telemetry;
@@ -141,42 +142,60 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
     }
 
     [Fact]
-    public async Task InstrumentsRecordedPerBufferAreNeverEnabled()
+    public async Task InstrumentsNoRuleReadsAreNeverEnabled()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var app = await StartAsync("orchestrator");
-        using var client = app.CreateClient();
-        // The readiness check runs a command, so Npgsql's per-command instruments have series.
-        await client.GetAsync("/health", cancellationToken);
-        var meters = app.Services.GetRequiredService<IMeterFactory>();
+        using var client = app.CreateClient().WithToken(TestTokens.Create("calls"));
+        // A call without a body: routed, its token validated, its scope authorized, a rate-limiter lease taken, then
+        // refused by validation. The database behind the readiness check has run commands since the start.
+        using (var response = await client.PostAsJsonAsync("/api/calls", new { }, cancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
 
-        // Enabled says whether any listener records the instrument: the dropped ones are not recorded at all. The
-        // memory pool's meter is created by the host's IMeterFactory (Kestrel's), the control beside it on a meter the
-        // provider does record; Npgsql's meter is process-wide, and no host in this test process records its bytes.
-        var rented = meters.Create(PerBufferInstruments.MemoryPoolMeter).CreateCounter<long>("aspnetcore.memory_pool.rented", "By");
-        var control = meters.Create("Microsoft.AspNetCore.Hosting").CreateCounter<long>("voicehive.test.control");
-        Assert.False(rented.Enabled);
-        Assert.True(control.Enabled);
-        var npgsql = new ConcurrentDictionary<string, bool>();
+        // Enabled says whether any listener records an instrument: the dropped ones are not recorded at all. This
+        // host's instruments are those of its IMeterFactory's meters; Npgsql's meter is process-wide, and no host in
+        // this test process records the instruments dropped from it.
+        var factory = app.Services.GetRequiredService<IMeterFactory>();
+        var enabled = new ConcurrentDictionary<(string Meter, string Instrument), bool>();
         using (var listener = new MeterListener())
         {
             listener.InstrumentPublished = (instrument, _) =>
             {
-                if (instrument.Meter.Name == PerBufferInstruments.NpgsqlMeter)
+                if (instrument.Meter.Scope is null || ReferenceEquals(instrument.Meter.Scope, factory))
                 {
-                    npgsql[instrument.Name] = instrument.Enabled;
+                    enabled[(instrument.Meter.Name, instrument.Name)] = instrument.Enabled;
                 }
             };
             listener.Start();
         }
 
-        Assert.True(npgsql["db.client.operation.duration"], "Npgsql's command duration is recorded");
-        Assert.All(PerBufferInstruments.NpgsqlInstruments, name => Assert.False(npgsql[name], name));
+        // Each name dropped is one the library publishes (a misspelt name would drop nothing and pass).
+        foreach (var (meter, names) in UnreadInstruments.ByMeter.Where(entry => entry.Value is not null))
+        {
+            Assert.All(names!, name => Assert.False(Assert.Contains((meter, name), enabled), $"{meter}: {name}"));
+        }
+
+        // Beside them, in the same meters, what the rules, the dashboards and the 401, 403 and 429 counts read.
+        Assert.True(enabled[("Microsoft.AspNetCore.Hosting", "http.server.request.duration")]);
+        Assert.True(enabled[("Microsoft.AspNetCore.RateLimiting", "aspnetcore.rate_limiting.requests")]);
+        Assert.True(enabled[("Microsoft.AspNetCore.Authentication", "aspnetcore.authentication.challenges")]);
+        Assert.True(enabled[("Npgsql", "db.client.operation.duration")]);
+
+        // Kestrel's memory pool, which the test server does not use: the meter is dropped whole, so an instrument
+        // created on it is never enabled, while one on a meter the provider records is.
+        var rented = factory.Create(UnreadInstruments.MemoryPoolMeter).CreateCounter<long>("aspnetcore.memory_pool.rented", "By");
+        var control = factory.Create("Microsoft.AspNetCore.Hosting").CreateCounter<long>("voicehive.test.control");
+        Assert.False(rented.Enabled);
+        Assert.True(control.Enabled);
 
         var platform = await Eventually.Until(() => client.GetStringAsync("/metrics", cancellationToken),
-            exposition => exposition.Contains("db_client_operation_duration_seconds_bucket{", StringComparison.Ordinal),
-            "a command's duration recorded", cancellationToken: cancellationToken);
-        Assert.DoesNotContain("npgsql_bytes", platform, StringComparison.Ordinal);
+            exposition => exposition.Contains("aspnetcore_rate_limiting_requests_total{", StringComparison.Ordinal)
+                && exposition.Contains("db_client_operation_duration_seconds_bucket{", StringComparison.Ordinal),
+            "the call's lease and a command's duration recorded", cancellationToken: cancellationToken);
+        Assert.All(["npgsql_bytes", "aspnetcore_routing_", "aspnetcore_authorization_", "authenticate_duration", "request_lease", "active_request_leases"],
+            dropped => Assert.DoesNotContain(dropped, platform, StringComparison.Ordinal));
     }
 
     [Fact]
