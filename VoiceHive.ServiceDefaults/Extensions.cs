@@ -21,7 +21,8 @@ namespace Microsoft.Extensions.Hosting;
 /// What every VoiceHive service shares, in the shape of the Aspire ServiceDefaults template: OpenTelemetry,
 /// health checks, service discovery and HTTP resilience. VoiceHive's additions: the guide's telemetry
 /// variables (<see cref="TelemetrySettings"/>), a second trace destination, the two scrape endpoints, the
-/// JSON health report, and probes mapped in every environment.
+/// JSON health report, probes mapped in every environment, and glibc's malloc kept returning what the JIT frees
+/// (<see cref="NativeHeap"/>).
 /// </summary>
 public static class Extensions
 {
@@ -43,6 +44,8 @@ public static class Extensions
         where TBuilder : IHostApplicationBuilder
     {
         builder.ReportStartupFailuresInOneLine();
+
+        NativeHeap.FixMallocThresholds();
 
         builder.ConfigureOpenTelemetry();
 
