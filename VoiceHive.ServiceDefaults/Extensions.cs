@@ -11,6 +11,7 @@ using OpenTelemetry.Exporter;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using VoiceHive.ServiceDefaults;
 using VoiceHive.ServiceDefaults.Health;
 using VoiceHive.ServiceDefaults.Http;
 using VoiceHive.ServiceDefaults.Telemetry;
@@ -21,8 +22,8 @@ namespace Microsoft.Extensions.Hosting;
 /// What every VoiceHive service shares, in the shape of the Aspire ServiceDefaults template: OpenTelemetry,
 /// health checks, service discovery and HTTP resilience. VoiceHive's additions: the guide's telemetry
 /// variables (<see cref="TelemetrySettings"/>), a second trace destination, the two scrape endpoints, the
-/// JSON health report, probes mapped in every environment, and glibc's malloc kept returning what the JIT frees
-/// (<see cref="NativeHeap"/>).
+/// JSON health report, probes mapped in every environment, and glibc's malloc kept trimming the arenas the JIT
+/// allocates from (<see cref="NativeHeap"/>).
 /// </summary>
 public static class Extensions
 {

@@ -1,62 +1,70 @@
 using System.Runtime.InteropServices;
 
-namespace Microsoft.Extensions.Hosting;
+namespace VoiceHive.ServiceDefaults;
 
-/// <summary>What <see cref="NativeHeap.FixMallocThresholds"/> did.</summary>
-public enum MallocThresholds
+/// <summary>What <see cref="NativeHeap.FixMallocThresholds()"/> did.</summary>
+internal enum MallocThresholds
 {
     /// <summary>Both thresholds fixed at glibc's defaults.</summary>
     Fixed,
 
-    /// <summary>Left alone: the operator tunes glibc's malloc through its own variables.</summary>
+    /// <summary>Left alone: the operator sets glibc's thresholds through its own variables.</summary>
     OperatorSet,
 
-    /// <summary>Not glibc on Linux (Windows, macOS, musl): nothing to fix.</summary>
+    /// <summary>Not glibc (Windows, macOS, musl, whose libc has no mallopt): nothing to fix.</summary>
     NotGlibc,
 }
 
 /// <summary>
-/// Keeps glibc's malloc returning the memory the JIT frees. glibc raises its mmap and trim thresholds (up to 32 and
-/// 64 MiB) the first time it frees a large block it had mapped, and from then on keeps freed memory at the top of each
-/// of its per-thread arenas (up to eight per core) instead of returning it. In these services the JIT is nearly the
-/// only caller of malloc: 64 KiB pages for each method it compiles, freed afterwards, and under load it goes on
-/// compiling (tier-1 and instrumented recompilations) for minutes, on whichever thread calls a method. With the
-/// raised thresholds those pages piled up: the worker's malloc arenas grew from 30 to 49 MiB through ten minutes of
-/// load, its resident memory by 10 %, while its managed heap stayed at 33 MiB. With the thresholds fixed at glibc's
-/// defaults (128 KiB) they stayed at 18 MiB (VoiceHive.Benchmarks/Profiling.md, section 5). The same as setting
-/// <c>MALLOC_MMAP_THRESHOLD_=131072</c>, but for however the process is started; an operator's own
-/// <c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c> or <c>glibc.malloc</c> tunable is left to rule.
+/// Keeps glibc's malloc trimming its arenas instead of raising its thresholds. Each time glibc frees a block it had
+/// mapped that is larger than its mmap threshold, it raises that threshold to the block's size and its trim threshold
+/// to twice that (up to 32 and 64 MiB on 64-bit), and then keeps that much free memory at the top of each of its
+/// per-thread arenas (up to eight per CPU of the host, not of the container's quota) instead of returning it. In these
+/// services the JIT is nearly the only caller of malloc: 64 KiB pages for each method it compiles, freed afterwards,
+/// and under load it goes on compiling (tier-1 and instrumented recompilations) for minutes, on whichever thread
+/// calls a method. With the raised thresholds those pages stayed: the worker's arenas grew from 30 to 49 MiB between
+/// its 4th and 11th minute under load, while its managed heap stayed at 33 MiB; with the thresholds fixed at glibc's
+/// defaults (128 KiB) they stayed at 18–20 MiB (VoiceHive.Benchmarks/Profiling.md, section 5). Pages freed below a
+/// chunk still in use stay either way; fixing the thresholds also makes every allocation above 128 KiB a mapping of
+/// its own, which the JIT's pages are not.
 /// </summary>
-public static partial class NativeHeap
+/// <remarks>
+/// The same as starting the process with <c>MALLOC_MMAP_THRESHOLD_=131072</c>, from <c>AddServiceDefaults</c> on,
+/// however the process is started (the AppHost, a container, the tests, the benchmark runner). An operator's own
+/// threshold settings (<c>MALLOC_MMAP_THRESHOLD_</c>, <c>MALLOC_TRIM_THRESHOLD_</c>, <c>MALLOC_TOP_PAD_</c>,
+/// <c>MALLOC_MMAP_MAX_</c>, or the same four as <c>glibc.malloc.*</c> tunables) are left to rule; other tunables
+/// (<c>glibc.malloc.arena_max</c>) are not threshold settings. mallopt is documented as not thread-safe with
+/// allocations in flight: it stores the two values under the main arena's lock, which the heuristics that read them
+/// tolerate. Process-wide, so once is enough and again is harmless.
+/// </remarks>
+internal static partial class NativeHeap
 {
     /// <summary>glibc's default for both thresholds, which fixing them also stops it from raising.</summary>
     public const int Threshold = 128 * 1024;
 
-    // mallopt(3) parameters.
+    // mallopt(3) parameters (malloc.h).
     private const int TrimThresholdParameter = -1;
     private const int MmapThresholdParameter = -3;
 
-    private static readonly string[] OperatorVariables = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"];
+    private static readonly string[] ThresholdSettings = ["mmap_threshold", "trim_threshold", "top_pad", "mmap_max"];
 
-    /// <summary>Fixes the thresholds for this process (process-wide, so once is enough; again is harmless).</summary>
     public static MallocThresholds FixMallocThresholds() => FixMallocThresholds(Environment.GetEnvironmentVariable);
 
     internal static MallocThresholds FixMallocThresholds(Func<string, string?> environment)
     {
-        if (OperatorVariables.Any(name => !string.IsNullOrEmpty(environment(name)))
-            || environment("GLIBC_TUNABLES")?.Contains("glibc.malloc.", StringComparison.Ordinal) == true)
-        {
-            return MallocThresholds.OperatorSet;
-        }
-
         if (!OperatingSystem.IsLinux())
         {
             return MallocThresholds.NotGlibc;
         }
 
+        if (OperatorSetsThresholds(environment))
+        {
+            return MallocThresholds.OperatorSet;
+        }
+
         try
         {
-            // mallopt returns 1 on success; musl's returns 0 and does nothing.
+            // mallopt returns 1 when it took the value.
             return MallOpt(MmapThresholdParameter, Threshold) == 1 && MallOpt(TrimThresholdParameter, Threshold) == 1
                 ? MallocThresholds.Fixed
                 : MallocThresholds.NotGlibc;
@@ -66,6 +74,12 @@ public static partial class NativeHeap
             return MallocThresholds.NotGlibc;
         }
     }
+
+    private static bool OperatorSetsThresholds(Func<string, string?> environment) =>
+        ThresholdSettings.Any(setting => !string.IsNullOrEmpty(environment($"MALLOC_{setting.ToUpperInvariant()}_")))
+        || (environment("GLIBC_TUNABLES") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(tunable => tunable.Split('=', 2)[0])
+            .Any(name => ThresholdSettings.Any(setting => name == "glibc.malloc." + setting));
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int MallOpt(int parameter, int value);

@@ -22,9 +22,9 @@ internal sealed class HostMeterScope(IMeterFactory? factory)
 
 /// <summary>
 /// Instruments the libraries record for every buffer, or for every request a second time, which no alert rule,
-/// dashboard or runbook reads. Dropped by a view, they are never enabled, so the libraries skip recording them (and
-/// building their tags); the other instruments of the same meters stay. A CPU profile of the orchestrator at its
-/// telemetered capacity put about 1.5 % of its CPU into these (VoiceHive.Benchmarks/Profiling.md):
+/// dashboard or runbook reads. Dropped by a view, they are never enabled, so the libraries skip recording them; the
+/// other instruments of the same meters stay. A CPU profile of the orchestrator at its telemetered capacity put up to
+/// about 1.5 % of its CPU into these (VoiceHive.Benchmarks/Profiling.md):
 /// <list type="bullet">
 /// <item>per buffer: ASP.NET Core's memory pool (<c>aspnetcore.memory_pool.*</c>, every block Kestrel rents and
 /// returns) and Npgsql's bytes read and written (every socket read and flush);</item>
@@ -32,7 +32,8 @@ internal sealed class HostMeterScope(IMeterFactory? factory)
 /// match (<c>aspnetcore.routing.match_attempts</c>), the bearer token's validation time and the authorization
 /// result (401 and 403 are status codes; <c>aspnetcore.authentication.challenges</c> and <c>forbids</c>, one per
 /// refusal, stay), and the rate limiter's lease duration and leases held (a lease lasts the request;
-/// <c>aspnetcore.rate_limiting.requests</c>, which counts the 429s, stays).</item>
+/// <c>aspnetcore.rate_limiting.requests</c>, every limited request by result, the 429s among them, stays, so the
+/// limiter still builds its tags at each lease's end).</item>
 /// </list>
 /// </summary>
 internal static class UnreadInstruments

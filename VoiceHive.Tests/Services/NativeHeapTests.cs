@@ -1,29 +1,54 @@
-using Microsoft.Extensions.Hosting;
+using System.Runtime.InteropServices;
+using VoiceHive.ServiceDefaults;
 
 namespace VoiceHive.Tests.Services;
 
-/// <summary>glibc's malloc thresholds, fixed at start-up unless the operator tunes them (NativeHeap).</summary>
-public sealed class NativeHeapTests
+/// <summary>glibc's malloc thresholds, fixed at start-up unless the operator sets them (NativeHeap).</summary>
+public sealed partial class NativeHeapTests
 {
     [Fact]
-    public void FixesBothThresholdsOnGlibc()
+    public unsafe void ABlockAboveTheDefaultThresholdIsMappedAgain()
     {
-        // This machine is Debian (glibc): mallopt is bound and accepts both parameters.
+        // The state glibc reaches by itself after freeing a mapped 1 MiB block: its mmap threshold at 1 MiB. Set here
+        // directly (M_MMAP_THRESHOLD is -3 in malloc.h), since another test in this process may have fixed it already.
+        Assert.SkipUnless(OperatingSystem.IsLinux() && MallOpt(-3, 1 << 20) == 1, "glibc's malloc only");
         Assert.Equal(MallocThresholds.Fixed, NativeHeap.FixMallocThresholds(_ => null));
+
+        // 256 KiB is above the fixed threshold (128 KiB) and below the raised one: glibc maps it only if the fix took.
+        // A chunk's size word, just before the block, has IS_MMAPPED (2) set for a mapped chunk.
+        var block = NativeMemory.Alloc(256 * 1024);
+        try
+        {
+            Assert.True((((nint*)block)[-1] & 2) != 0, "a 256 KiB block came from an arena: the mmap threshold is not fixed");
+        }
+        finally
+        {
+            NativeMemory.Free(block);
+        }
     }
 
     [Theory]
     [InlineData("MALLOC_MMAP_THRESHOLD_", "262144")]
     [InlineData("MALLOC_TRIM_THRESHOLD_", "0")]
+    [InlineData("MALLOC_TOP_PAD_", "0")]
+    [InlineData("MALLOC_MMAP_MAX_", "0")]
     [InlineData("GLIBC_TUNABLES", "glibc.rtld.nns=2:glibc.malloc.trim_threshold=1048576")]
-    public void LeavesAnOperatorsOwnTuningAlone(string variable, string value)
+    public void LeavesAnOperatorsOwnThresholdsAlone(string variable, string value)
     {
         Assert.Equal(MallocThresholds.OperatorSet, NativeHeap.FixMallocThresholds(name => name == variable ? value : null));
     }
 
-    [Fact]
-    public void OtherGlibcTunablesDoNotCount()
+    [Theory]
+    [InlineData("glibc.rtld.nns=2")]
+    [InlineData("glibc.malloc.arena_max=2")]
+    [InlineData("glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1")]
+    public void OtherTunablesAreNotThresholdSettings(string tunables)
     {
-        Assert.Equal(MallocThresholds.Fixed, NativeHeap.FixMallocThresholds(name => name == "GLIBC_TUNABLES" ? "glibc.rtld.nns=2" : null));
+        var result = NativeHeap.FixMallocThresholds(name => name == "GLIBC_TUNABLES" ? tunables : null);
+        Assert.SkipWhen(result == MallocThresholds.NotGlibc, "glibc's malloc only");
+        Assert.Equal(MallocThresholds.Fixed, result);
     }
+
+    [LibraryImport("libc", EntryPoint = "mallopt")]
+    private static partial int MallOpt(int parameter, int value);
 }

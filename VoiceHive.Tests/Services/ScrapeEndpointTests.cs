@@ -147,7 +147,7 @@ public sealed class ScrapeEndpointTests(SharedServers servers)
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var app = await StartAsync("orchestrator");
         using var client = app.CreateClient().WithToken(TestTokens.Create("calls"));
-        // A call without a body: routed, its token validated, its scope authorized, a rate-limiter lease taken, then
+        // A call with an empty body: routed, its token validated, its scope authorized, a rate-limiter lease taken, then
         // refused by validation. The database behind the readiness check has run commands since the start.
         using (var response = await client.PostAsJsonAsync("/api/calls", new { }, cancellationToken))
         {
