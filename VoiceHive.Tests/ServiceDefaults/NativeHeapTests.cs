@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using VoiceHive.ServiceDefaults;
 
-namespace VoiceHive.Tests.Services;
+namespace VoiceHive.Tests.ServiceDefaults;
 
 /// <summary>glibc's malloc thresholds, fixed at start-up unless the operator sets them (NativeHeap).</summary>
 public sealed partial class NativeHeapTests
