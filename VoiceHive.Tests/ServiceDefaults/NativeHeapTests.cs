@@ -7,19 +7,20 @@ namespace VoiceHive.Tests.ServiceDefaults;
 public sealed partial class NativeHeapTests
 {
     [Fact]
-    public unsafe void ABlockAboveTheDefaultThresholdIsMappedAgain()
+    public unsafe void ABlockBelowARaisedThresholdIsMappedAfterTheFix()
     {
-        // The state glibc reaches by itself after freeing a mapped 1 MiB block: its mmap threshold at 1 MiB. Set here
-        // directly (M_MMAP_THRESHOLD is -3 in malloc.h), since another test in this process may have fixed it already.
-        Assert.SkipUnless(OperatingSystem.IsLinux() && MallOpt(-3, 1 << 20) == 1, "glibc's malloc only");
+        // A threshold glibc can reach by itself after freeing large mapped blocks: 32 MiB, its ceiling. Set here directly
+        // (M_MMAP_THRESHOLD is -3 in malloc.h), since another test in this process may have fixed it already.
+        Assert.SkipUnless(OperatingSystem.IsLinux() && MallOpt(-3, 32 << 20) == 1, "glibc's malloc only");
         Assert.Equal(MallocThresholds.Fixed, NativeHeap.FixMallocThresholds(_ => null));
 
-        // 256 KiB is above the fixed threshold (128 KiB) and below the raised one: glibc maps it only if the fix took.
-        // A chunk's size word, just before the block, has IS_MMAPPED (2) set for a mapped chunk.
-        var block = NativeMemory.Alloc(256 * 1024);
+        // glibc maps a block only when no free chunk of an arena can hold it, so the block is large enough that none
+        // in this process can (24 MiB), and below the raised threshold: it is mapped only if the fix took. A chunk's
+        // size word, just before the block, has IS_MMAPPED (2) set for a mapped chunk.
+        var block = NativeMemory.Alloc(24 << 20);
         try
         {
-            Assert.True((((nint*)block)[-1] & 2) != 0, "a 256 KiB block came from an arena: the mmap threshold is not fixed");
+            Assert.True((((nint*)block)[-1] & 2) != 0, "a 24 MiB block came from an arena: the mmap threshold is not fixed");
         }
         finally
         {
