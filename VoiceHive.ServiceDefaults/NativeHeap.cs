@@ -81,6 +81,7 @@ internal static partial class NativeHeap
             .Select(tunable => tunable.Split('=', 2)[0])
             .Any(name => ThresholdSettings.Any(setting => name == "glibc.malloc." + setting));
 
+    // Internal for the tests, which set a threshold of their own with it before they call the fix.
     [LibraryImport("libc", EntryPoint = "mallopt")]
-    private static partial int MallOpt(int parameter, int value);
+    internal static partial int MallOpt(int parameter, int value);
 }
