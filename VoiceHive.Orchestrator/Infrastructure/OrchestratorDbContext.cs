@@ -9,10 +9,21 @@ namespace VoiceHive.Orchestrator.Infrastructure;
 /// tables (pms_requests, alerts, alert_events, outbox_messages) are created by the migrations and
 /// written with SQL (see <c>Alerts/AlertStore.cs</c>, <c>Sla/SlaReporter.cs</c>).
 /// </summary>
-public sealed class OrchestratorDbContext(DbContextOptions<OrchestratorDbContext> options) : DbContext(options)
+public sealed class OrchestratorDbContext : DbContext
 {
     /// <summary>Each service keeps its own migration history in the shared database.</summary>
     public const string MigrationsHistoryTable = "__orchestrator_migrations";
+
+    public OrchestratorDbContext(DbContextOptions<OrchestratorDbContext> options)
+        : base(options)
+    {
+        // Inside a transaction the code opened, EF Core wraps each SaveChanges in a savepoint: SAVEPOINT before it and
+        // RELEASE after, two more round trips for every call started and every turn stored. Nothing here carries on
+        // in a transaction after a failed save (each one is rolled back whole), so the savepoint buys nothing. Set in
+        // the constructor, the setting survives context pooling: the pool restores what the constructor left on
+        // every lease.
+        Database.AutoSavepointsEnabled = false;
+    }
 
     public DbSet<Hotel> Hotels => Set<Hotel>();
 
