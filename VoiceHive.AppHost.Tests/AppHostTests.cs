@@ -112,6 +112,49 @@ public sealed class AppHostTests(VoiceHiveAppHost host)
     }
 
     [Fact]
+    public async Task TheOperatorTokenCommandIssuesATokenBothServicesAcceptForTheirOperatorEndpoints()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+
+        var issued = await host.ExecuteCommandAsync("orchestrator", Operations.DashboardCommands.IssueOperatorToken);
+        var token = issued.Data?.Value;
+        using var orchestrator = host.Client("orchestrator");
+        using var worker = host.Client("worker");
+        using var withoutToken = await worker.GetAsync("/admin/dead-letters", cancellationToken);
+        orchestrator.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        worker.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        using var alerts = await orchestrator.GetAsync("/monitoring/alerts", cancellationToken);
+        using var deadLetters = await worker.GetAsync("/admin/dead-letters", cancellationToken);
+        // The token is for operators: the call channel's scope is not in it.
+        using var call = await orchestrator.PostAsJsonAsync("/api/calls", new { hotelId = "harbor-view", callerNumber = "+447700900123", language = "en" }, cancellationToken);
+
+        Assert.True(issued.Success, issued.Message);
+        Assert.False(string.IsNullOrEmpty(token));
+        Assert.Equal(HttpStatusCode.Unauthorized, withoutToken.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, alerts.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, deadLetters.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, call.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheDeadLetterCommandsListAndReplayThroughTheWorkersApi()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        using var worker = host.Client("worker", ServiceTokens.Operations);
+        var before = await worker.GetFromJsonAsync<JsonElement>("/admin/dead-letters", cancellationToken);
+
+        var listed = await host.ExecuteCommandAsync("worker", Operations.DashboardCommands.ListDeadLetters);
+        var replayed = await host.ExecuteCommandAsync("worker", Operations.DashboardCommands.ReplayDeadLetters);
+
+        Assert.True(listed.Success, listed.Message);
+        // The command shows the worker's own answer, as JSON.
+        var shown = JsonDocument.Parse(listed.Data?.Value ?? "null").RootElement;
+        Assert.Equal(before.GetProperty("count").GetInt64(), shown.GetProperty("count").GetInt64());
+        Assert.True(replayed.Success, replayed.Message);
+        Assert.Matches(@"^\d+ dead-lettered events put back on the stream$", replayed.Message);
+    }
+
+    [Fact]
     public async Task PrometheusAlertmanagerAndTheServicesLinkTheirPagesInTheDashboard()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
