@@ -3,7 +3,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.AppHost.Tests;
@@ -141,17 +143,29 @@ public sealed class AppHostTests(VoiceHiveAppHost host)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         using var worker = host.Client("worker", ServiceTokens.Operations);
-        var before = await worker.GetFromJsonAsync<JsonElement>("/admin/dead-letters", cancellationToken);
+        var initial = (await worker.GetFromJsonAsync<JsonElement>("/admin/dead-letters", cancellationToken)).GetProperty("count").GetInt64();
+        // A poison event (no handler knows its type), so that there is a dead letter to list and replay.
+        using (var redis = await ConnectionMultiplexer.ConnectAsync(await host.App.GetConnectionStringAsync("redis", cancellationToken) ?? ""))
+        {
+            await redis.GetDatabase().ExecuteAsync("XADD", "voicehive:events", "*", "type", "poison");
+        }
+
+        var before = await Eventually.Until(() => worker.GetFromJsonAsync<JsonElement>("/admin/dead-letters", cancellationToken),
+            list => list.GetProperty("count").GetInt64() > initial, "the poison event to be dead-lettered", TimeSpan.FromMinutes(1), cancellationToken);
 
         var listed = await host.ExecuteCommandAsync("worker", Operations.DashboardCommands.ListDeadLetters);
         var replayed = await host.ExecuteCommandAsync("worker", Operations.DashboardCommands.ReplayDeadLetters);
+        var after = await worker.GetFromJsonAsync<JsonElement>("/admin/dead-letters", cancellationToken);
 
         Assert.True(listed.Success, listed.Message);
         // The command shows the worker's own answer, as JSON.
         var shown = JsonDocument.Parse(listed.Data?.Value ?? "null").RootElement;
         Assert.Equal(before.GetProperty("count").GetInt64(), shown.GetProperty("count").GetInt64());
         Assert.True(replayed.Success, replayed.Message);
-        Assert.Matches(@"^\d+ dead-lettered events put back on the stream$", replayed.Message);
+        Assert.Equal($"{before.GetProperty("count").GetInt64()} dead-lettered events put back on the stream", replayed.Message);
+        // Put back, the entries leave the dead-letter stream (the poison event returns later under a new id, failing again).
+        var ids = before.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("id").GetString()).ToHashSet();
+        Assert.DoesNotContain(after.GetProperty("entries").EnumerateArray(), e => ids.Contains(e.GetProperty("id").GetString()));
     }
 
     [Fact]

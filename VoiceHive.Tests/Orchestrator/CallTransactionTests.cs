@@ -6,6 +6,8 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.Tests.Infrastructure;
 using OrchestratorDbContext = orchestrator::VoiceHive.Orchestrator.Infrastructure.OrchestratorDbContext;
+using PmsSimulatorSettings = orchestrator::VoiceHive.Orchestrator.Pms.PmsSimulatorSettings;
+using SimulatorProfile = orchestrator::VoiceHive.Orchestrator.Pms.SimulatorProfile;
 
 namespace VoiceHive.Tests.Orchestrator;
 
@@ -20,9 +22,10 @@ public sealed class CallTransactionTests(SharedServers servers)
     public async Task CallsAreStoredWithoutSavepoints()
     {
         var transactions = new TransactionCounter();
-        await using var app = await OrchestratorDriver.StartAsync(servers);
+        await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString);
         await using var counted = app.WithWebHostBuilder(builder => builder.ConfigureServices(services =>
             services.ConfigureDbContext<OrchestratorDbContext>(options => options.AddInterceptors(transactions))));
+        counted.Services.GetRequiredService<PmsSimulatorSettings>().Set(null, new SimulatorProfile(0, 0, 0));
         using var client = counted.CreateClient();
 
         for (var i = 0; i < 2; i++)
@@ -33,7 +36,7 @@ public sealed class CallTransactionTests(SharedServers servers)
             await client.EndAsync(call, "resolved");
         }
 
-        // Per call: the start, two turns and the end, each in a transaction of its own (the migrator's are counted too).
+        // Per call: the start, two turns and the end, each in a transaction of its own.
         Assert.True(transactions.Started >= 8, $"the interceptor saw {transactions.Started} transactions start; it is not on the services' context");
         Assert.Equal(0, transactions.Savepoints);
     }
