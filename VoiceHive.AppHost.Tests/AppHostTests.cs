@@ -3,9 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
 using VoiceHive.Tests.Infrastructure;
 
 namespace VoiceHive.AppHost.Tests;
@@ -144,11 +142,8 @@ public sealed class AppHostTests(VoiceHiveAppHost host)
         var cancellationToken = TestContext.Current.CancellationToken;
         using var worker = host.Client("worker", ServiceTokens.Operations);
         var initial = (await worker.GetFromJsonAsync<JsonElement>("/admin/dead-letters", cancellationToken)).GetProperty("count").GetInt64();
-        // A poison event (no handler knows its type), so that there is a dead letter to list and replay.
-        using (var redis = await ConnectionMultiplexer.ConnectAsync(await host.App.GetConnectionStringAsync("redis", cancellationToken) ?? ""))
-        {
-            await redis.GetDatabase().ExecuteAsync("XADD", "voicehive:events", "*", "type", "poison");
-        }
+        // A poison event, so that there is a dead letter to list and replay.
+        await host.PublishPoisonEventAsync(cancellationToken);
 
         var before = await Eventually.Until(() => worker.GetFromJsonAsync<JsonElement>("/admin/dead-letters", cancellationToken),
             list => list.GetProperty("count").GetInt64() > initial, "the poison event to be dead-lettered", TimeSpan.FromMinutes(1), cancellationToken);

@@ -2,9 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
 using VoiceHive.Tests.Infrastructure;
 using VoiceHive.Tests.Monitoring;
 
@@ -62,10 +60,7 @@ public sealed class MonitoringQueriesTests(VoiceHiveAppHost host)
         }
 
         // A poison event, so that the dead-letter counter exists.
-        using (var redis = await ConnectionMultiplexer.ConnectAsync(await host.App.GetConnectionStringAsync("redis", cancellationToken) ?? ""))
-        {
-            await redis.GetDatabase().ExecuteAsync("XADD", "voicehive:events", "*", "type", "poison");
-        }
+        await host.PublishPoisonEventAsync(cancellationToken);
 
         await Eventually.Until(async () => (await host.QueryAsync("sum(voicehive_events_dead_lettered_total)", cancellationToken)).Sum(s => s.Value) > 0,
             "the poison event to be dead-lettered", TimeSpan.FromMinutes(1), cancellationToken);

@@ -145,6 +145,16 @@ public sealed class VoiceHiveAppHost : IAsyncLifetime
         return await commands.ExecuteCommandAsync(model, command, new Aspire.Hosting.InteractionInputCollection(inputs), TestContext.Current.CancellationToken);
     }
 
+    /// <summary>
+    /// Puts an event no handler knows on the services' event stream, straight through Redis: the worker fails it on its
+    /// own and dead-letters it.
+    /// </summary>
+    public async Task PublishPoisonEventAsync(CancellationToken cancellationToken)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(await App.GetConnectionStringAsync("redis", cancellationToken) ?? "");
+        await redis.GetDatabase().ExecuteAsync("XADD", "voicehive:events", "*", "type", "poison");
+    }
+
     /// <summary>Prometheus's answer to an instant query: each sample's labels and value.</summary>
     public async Task<IReadOnlyList<(Dictionary<string, string> Labels, double Value)>> QueryAsync(string promql, CancellationToken cancellationToken)
     {
