@@ -13,6 +13,9 @@ internal enum MallocThresholds
 
     /// <summary>Not glibc (Windows, macOS, musl, whose libc has no mallopt): nothing to fix.</summary>
     NotGlibc,
+
+    /// <summary>glibc refused a value (mallopt answered 0): the thresholds are as they were.</summary>
+    Refused,
 }
 
 /// <summary>
@@ -67,7 +70,7 @@ internal static partial class NativeHeap
             // mallopt returns 1 when it took the value.
             return MallOpt(MmapThresholdParameter, Threshold) == 1 && MallOpt(TrimThresholdParameter, Threshold) == 1
                 ? MallocThresholds.Fixed
-                : MallocThresholds.NotGlibc;
+                : MallocThresholds.Refused;
         }
         catch (Exception exception) when (exception is DllNotFoundException or EntryPointNotFoundException)
         {
