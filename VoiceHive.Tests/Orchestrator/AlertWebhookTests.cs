@@ -322,6 +322,37 @@ public sealed class AlertWebhookTests(SharedServers servers)
     }
 
     [Fact]
+    public async Task NotificationsValidatedAtTheSameTimeAreEachJudgedOnTheirOwn()
+    {
+        // The validator's rules and the handler are shared by every request: no request's errors, field path or
+        // required-field state may show in another's answer.
+        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
+        using var client = Authorized(app);
+        string[] Breaks(int i) => (i % 3) switch
+        {
+            0 => [],
+            1 => ["alerts[0].status"],
+            _ => ["alerts[0].fingerprint"],
+        };
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 24).Select(async i =>
+        {
+            var notification = System.Text.Json.Nodes.JsonNode.Parse(Payload("firing", fingerprint: $"concurrent{i}"))!.AsObject();
+            foreach (var field in Breaks(i))
+            {
+                notification["alerts"]![0]!.AsObject().Remove(field["alerts[0].".Length..]);
+            }
+
+            using var response = await client.PostAsync("/monitoring/alerts/webhook", Json(notification.ToJsonString()), Cancellation);
+            return (Expected: Breaks(i), Named: response.IsSuccessStatusCode
+                ? []
+                : (await response.ProblemAsync(400)).GetProperty("errors").EnumerateObject().Select(e => e.Name).ToArray());
+        }));
+
+        Assert.All(answers, answer => Assert.Equal(answer.Expected, answer.Named));
+    }
+
+    [Fact]
     public async Task AFloodOfBrokenAlertsIsAnsweredWithTheFirstFieldsOnly()
     {
         await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
