@@ -109,7 +109,7 @@ public static class WebhookIngest
                 alert.GetProperty("labels").Deserialize<Dictionary<string, string>>()!,
                 alert.GetProperty("annotations").Deserialize<Dictionary<string, string>>()!,
                 alert.GetProperty("generatorURL").GetString()!)).ToList();
-            await InsertAsync(data, new Notification(alerts, ""));
+            await InsertAsync(data, new Notification(alerts));
             return Results.Ok();
         });
         await floor.StartAsync();
@@ -158,7 +158,7 @@ public static class WebhookIngest
 
     private static async Task PostAsync(HttpClient http, Notification notification, string path = "monitoring/alerts/webhook")
     {
-        using var content = new StringContent(notification.Json, Encoding.UTF8, "application/json");
+        using var content = new StringContent(notification.ToJson(), Encoding.UTF8, "application/json");
         using var response = await http.PostAsync(path, content);
         if (!response.IsSuccessStatusCode)
         {
@@ -215,8 +215,11 @@ public static class WebhookIngest
 
     private sealed record Alert(string Fingerprint, DateTimeOffset StartsAt, Dictionary<string, string> Labels, Dictionary<string, string> Annotations, string GeneratorUrl);
 
-    /// <summary>One Alertmanager notification (webhook version 4) of new firing alerts.</summary>
-    private sealed record Notification(IReadOnlyList<Alert> Alerts, string Json)
+    /// <summary>
+    /// One Alertmanager notification (webhook version 4) of new firing alerts. Its JSON is written only for a side that
+    /// sends it over HTTP, so that the raw floor does not pay for a body it never sends.
+    /// </summary>
+    private sealed record Notification(IReadOnlyList<Alert> Alerts)
     {
         public static Notification Create(string tag, long sequence)
         {
@@ -242,7 +245,11 @@ public static class WebhookIngest
                     },
                     "http://prometheus:9090/graph?g0.expr=histogram_quantile");
             }).ToList();
-            var json = JsonSerializer.Serialize(new
+            return new Notification(alerts);
+        }
+
+        public string ToJson() =>
+            JsonSerializer.Serialize(new
             {
                 version = "4",
                 groupKey = "{}:{alertname=\"PMSResponseTimeSlow\", service=\"voicehive-orchestrator\"}",
@@ -253,7 +260,7 @@ public static class WebhookIngest
                 commonLabels = new Dictionary<string, string> { ["alertname"] = "PMSResponseTimeSlow", ["severity"] = "warning" },
                 commonAnnotations = new Dictionary<string, string> { ["summary"] = "PMS response time is slow" },
                 externalURL = "http://alertmanager:9093",
-                alerts = alerts.Select(a => new
+                alerts = Alerts.Select(a => new
                 {
                     status = "firing",
                     labels = a.Labels,
@@ -264,7 +271,5 @@ public static class WebhookIngest
                     fingerprint = a.Fingerprint,
                 }),
             });
-            return new Notification(alerts, json);
-        }
     }
 }
