@@ -5,6 +5,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.Tests.Infrastructure;
 
@@ -319,6 +321,19 @@ public sealed class AlertWebhookTests(SharedServers servers)
         Assert.Equal(["alerts[1].labels"], await BrokenFields(n => n["alerts"]![1]!["labels"]!.AsObject().Remove("alertname")));
         Assert.Equal(["alerts[0].annotations"], await BrokenFields(n => n["alerts"]![0]!["annotations"]!["runbook"] = new string('r', 20_000)));
         Assert.Equal(["alerts[1]"], await BrokenFields(n => n["alerts"]![1] = null));
+    }
+
+    [Fact]
+    public async Task TheWebhookRunsNoValidationFilter()
+    {
+        // The handler validates the body itself: the minimal-API filter could only look at HttpContext, and would run
+        // on every delivery (Profiling.md, section 3).
+        await using var app = await OrchestratorDriver.StartAsync(servers, WithToken);
+
+        var webhook = app.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Single(endpoint => endpoint.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == "AlertmanagerWebhook");
+
+        Assert.NotNull(webhook.Metadata.GetMetadata<IDisableValidationMetadata>());
     }
 
     [Fact]
