@@ -9,12 +9,20 @@ namespace VoiceHive.Orchestrator.Infrastructure;
 /// <c>voicehive_pms_response_seconds</c>, <c>voicehive_errors_total</c>); their names and labels are a
 /// contract. Labels are low-cardinality: never a phone number, call id or free text.
 /// </summary>
+/// <remarks>
+/// The guide's CallSuccessRateLow divides <c>rate(success)</c> by <c>rate(success) + rate(failures)</c> with no
+/// aggregation, and PromQL adds two series only where their labels are equal. So the two counters carry the same
+/// labels (<c>hotel_id</c> alone), and both exist for a hotel from its first call, at 0: otherwise a hotel whose calls
+/// all fail has no success series, the division has nothing to divide, and the SLA alert stays silent through the
+/// worst outage. Why a call succeeded or failed is <c>voicehive.calls.ended</c>'s <c>outcome</c> or <c>reason</c>.
+/// </remarks>
 public sealed class OrchestratorMetrics : IApiErrorCounter
 {
     public const string MeterName = "voicehive.orchestrator";
 
     private readonly Counter<long> _callSuccess;
     private readonly Counter<long> _callFailures;
+    private readonly Counter<long> _callsEnded;
     private readonly Histogram<double> _pmsResponse;
     private readonly Counter<long> _errors;
     private readonly UpDownCounter<long> _activeCalls;
@@ -29,9 +37,11 @@ public sealed class OrchestratorMetrics : IApiErrorCounter
     {
         var meter = meterFactory.Create(MeterName);
         _callSuccess = meter.CreateCounter<long>("voicehive.call.success", "{call}",
-            "Calls the system handled as the caller needed, by outcome (resolved, transferred, abandoned).");
+            "Calls the system handled as the caller needed, by hotel.");
         _callFailures = meter.CreateCounter<long>("voicehive.call.failures", "{call}",
-            "Calls the system let down, by reason (dropped, system_error, pms_unavailable).");
+            "Calls the system let down, by hotel.");
+        _callsEnded = meter.CreateCounter<long>("voicehive.calls.ended", "{call}",
+            "Ended calls by hotel: those that succeeded by outcome (resolved, transferred, abandoned), those that failed by reason (dropped, system_error, pms_unavailable).");
         _pmsResponse = meter.CreateHistogram("voicehive.pms.response", "s",
             "Time the property-management system took to answer, by operation and outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10] });
@@ -61,7 +71,14 @@ public sealed class OrchestratorMetrics : IApiErrorCounter
     /// <summary>Where <c>voicehive.pms.degraded_mode</c> reads the degraded hotels from.</summary>
     public void ObserveDegradedHotels(Func<IReadOnlyCollection<string>> hotels) => _degradedHotels = hotels;
 
-    public void CallStarted(string hotelId) => _activeCalls.Add(1, new KeyValuePair<string, object?>("hotel_id", hotelId));
+    public void CallStarted(string hotelId)
+    {
+        var hotel = new KeyValuePair<string, object?>("hotel_id", hotelId);
+        _activeCalls.Add(1, hotel);
+        // Both series of the SLA's ratio exist from the hotel's first call (see the remarks above).
+        _callSuccess.Add(0, hotel);
+        _callFailures.Add(0, hotel);
+    }
 
     public void CallEnded(string hotelId, CallResult result, TimeSpan duration)
     {
@@ -70,11 +87,13 @@ public sealed class OrchestratorMetrics : IApiErrorCounter
         _callDuration.Record(duration.TotalSeconds, hotel);
         if (result.Succeeded)
         {
-            _callSuccess.Add(1, hotel, new KeyValuePair<string, object?>("outcome", result.Outcome));
+            _callSuccess.Add(1, hotel);
+            _callsEnded.Add(1, hotel, new KeyValuePair<string, object?>("outcome", result.Outcome));
         }
         else
         {
-            _callFailures.Add(1, hotel, new KeyValuePair<string, object?>("reason", result.FailureReason));
+            _callFailures.Add(1, hotel);
+            _callsEnded.Add(1, hotel, new KeyValuePair<string, object?>("reason", result.FailureReason));
         }
     }
 

@@ -47,11 +47,15 @@ public sealed class BusinessMetricsTests(SharedServers servers)
         var exposition = await client.GetStringAsync("/monitoring/metrics", TestContext.Current.CancellationToken);
         var samples = Exposition.Parse(exposition);
 
-        Assert.Equal(7, samples.Sum("voicehive_call_success_total", ("hotel_id", "grand-plaza"), ("outcome", "resolved")));
-        Assert.Equal(7, samples.Sum("voicehive_call_success_total"));
-        Assert.Equal(3, samples.Sum("voicehive_call_failures_total"));
-        Assert.Equal(2, samples.Sum("voicehive_call_failures_total", ("reason", "pms_unavailable")));
-        Assert.Equal(1, samples.Sum("voicehive_call_failures_total", ("reason", "dropped")));
+        Assert.Equal(7, samples.Sum("voicehive_call_success_total", ("hotel_id", "grand-plaza")));
+        Assert.Equal(3, samples.Sum("voicehive_call_failures_total", ("hotel_id", "grand-plaza")));
+        // The guide's CallSuccessRateLow adds the two without aggregating: they carry the same labels, hotel_id alone.
+        Assert.All(samples.Series("voicehive_call_success_total").Concat(samples.Series("voicehive_call_failures_total")),
+            labels => Assert.Equal(["hotel_id"], labels.Keys));
+        Assert.Equal(7, samples.Sum("voicehive_calls_ended_total", ("hotel_id", "grand-plaza"), ("outcome", "resolved")));
+        Assert.Equal(2, samples.Sum("voicehive_calls_ended_total", ("reason", "pms_unavailable")));
+        Assert.Equal(1, samples.Sum("voicehive_calls_ended_total", ("reason", "dropped")));
+        Assert.Equal(10, samples.Sum("voicehive_calls_ended_total"));
         Assert.Equal(12, samples.Sum("voicehive_pms_response_seconds_count"));
         Assert.Equal(2, samples.Sum("voicehive_pms_response_seconds_count", ("outcome", "error")));
         Assert.Equal(10, samples.Sum("voicehive_pms_response_seconds_count", ("outcome", "success")));
@@ -103,6 +107,8 @@ internal sealed class Exposition
 
         return exposition;
     }
+
+    public IEnumerable<Dictionary<string, string>> Series(string name) => _samples.Where(s => s.Name == name).Select(s => s.Labels);
 
     public double Sum(string name, params (string Label, string Value)[] match) => _samples
         .Where(s => s.Name == name && match.All(m => s.Labels.GetValueOrDefault(m.Label) == m.Value))
