@@ -56,7 +56,9 @@ internal static partial class MonitoringQueries
     /// <summary>The vector selectors of a PromQL expression: metric names with their matchers, functions and keywords left out.</summary>
     public static IEnumerable<string> Selectors(string expression)
     {
-        var withoutGrouping = Grouping().Replace(expression, " ");
+        // A string that is a function's argument (label_replace's) is not a selector; a matcher's value stays.
+        var withoutArguments = StringLiteral().Replace(expression, match => match.Groups["operator"].Success ? match.Value : " ");
+        var withoutGrouping = Grouping().Replace(withoutArguments, " ");
         foreach (Match match in Selector().Matches(withoutGrouping))
         {
             var name = match.Groups["name"].Value;
@@ -88,6 +90,9 @@ internal static partial class MonitoringQueries
 
     [GeneratedRegex(@"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")]
     private static partial Regex Grouping();
+
+    [GeneratedRegex(@"(?<operator>[=~]\s*)?""(?:[^""\\]|\\.)*""")]
+    private static partial Regex StringLiteral();
 
     [GeneratedRegex(@"(?<![\w:.])(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?<matchers>\{[^}]*\})?(?<call>\s*\()?")]
     private static partial Regex Selector();

@@ -12,6 +12,7 @@ public sealed class MonitoringQueriesTests
     [InlineData("up{job=~\"voicehive-orchestrator|voicehive-worker\"} == 0", "up{job=~\"voicehive-orchestrator|voicehive-worker\"}")]
     [InlineData("sum(x offset 15m) >= sum(y)", "x;y")]
     [InlineData("voicehive:call_error_ratio:rate1h > (14.4 * 0.01)", "voicehive:call_error_ratio:rate1h")]
+    [InlineData("label_replace(max by (job) (m{job=~\"a-b|c\"}), \"service\", \"voicehive-worker\", \"job\", \"w-b\") > 1", "m{job=~\"a-b|c\"}")]
     public void SelectorsAreReadFromExpressions(string expression, string expected)
     {
         Assert.Equal(expected.Split(';'), MonitoringQueries.Selectors(expression));
