@@ -12,7 +12,8 @@ namespace VoiceHive.Orchestrator.Pms;
 /// </summary>
 public sealed class HttpPropertyManagementSystem(HttpClient client) : IPropertyManagementSystem
 {
-    public const string BaseAddress = "http://pms";
+    /// <summary>Service discovery's form for "https when the PMS has an https address, else http".</summary>
+    public const string BaseAddress = "https+http://pms";
 
     public async Task<Reservation?> FindReservationAsync(string hotelId, string confirmationCode, CancellationToken cancellationToken)
     {
