@@ -1,5 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.AppHost.Operations;
 using VoiceHive.Tests.Infrastructure;
 
@@ -73,6 +76,59 @@ public sealed class AlertingTests(VoiceHiveAppHost host)
             await host.ExecuteCommandAsync("orchestrator", DashboardCommands.ClearPmsFaults);
             await host.ExecuteCommandAsync("traffic", DashboardCommands.SetTrafficRate, new Dictionary<string, string> { ["callsPerSecond"] = "1" });
         }
+    }
+
+    /// <summary>
+    /// The worker's process killed: its announcement lapses, Prometheus loses its only target, and ServiceDown pages for
+    /// the worker through Alertmanager; started again from the dashboard, the page resolves. (The rule before waited for
+    /// a target to be down, and never fired here: a dead replica leaves the targets instead.)
+    /// </summary>
+    [Fact]
+    public async Task ACrashedWorkerPagesAsServiceDownAndItsRestartResolvesIt()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var commands = host.App.Services.GetRequiredService<ResourceCommandService>();
+        static bool About((string Method, string Path, string Body) request, string action) =>
+            request.Body.Contains("ServiceDown (voicehive-worker)", StringComparison.Ordinal)
+            && request.Body.Contains($"\"event_action\":\"{action}\"", StringComparison.Ordinal);
+
+        // A crash: the worker's process killed outright, as the kernel's OOM killer would.
+        await host.App.ResourceNotifications.WaitForResourceHealthyAsync("worker", cancellationToken);
+        var pid = await WorkerPidAsync(cancellationToken);
+        using (var process = System.Diagnostics.Process.GetProcessById(pid))
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        try
+        {
+            await UntilAsync(() => Task.FromResult(host.PagerDuty.Requests.Any(r => About(r, "trigger"))),
+                "ServiceDown for the worker to page", cancellationToken);
+        }
+        finally
+        {
+            Assert.True((await commands.ExecuteCommandAsync("worker", KnownResourceCommands.StartCommand, cancellationToken)).Success);
+            await host.App.ResourceNotifications.WaitForResourceHealthyAsync("worker", cancellationToken);
+        }
+
+        await UntilAsync(() => Task.FromResult(host.PagerDuty.Requests.Any(r => About(r, "resolve"))),
+            "the worker's restart to resolve the page", cancellationToken);
+        Assert.DoesNotContain(host.PagerDuty.Requests, r => r.Body.Contains("ServiceDown (voicehive-orchestrator)", StringComparison.Ordinal));
+    }
+
+    private async Task<int> WorkerPidAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var update in host.App.ResourceNotifications.WatchAsync(cancellationToken))
+        {
+            if (update.Resource.Name == "worker"
+                && update.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
+                && Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture) is > 0 and var pid)
+            {
+                return pid;
+            }
+        }
+
+        throw new InvalidOperationException("The worker has no process id.");
     }
 
     private static async Task<HashSet<string?>> FiringAsync(HttpClient orchestrator, CancellationToken cancellationToken) =>
