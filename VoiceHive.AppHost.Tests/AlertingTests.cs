@@ -25,6 +25,8 @@ public sealed class AlertingTests(VoiceHiveAppHost host)
         var cancellationToken = TestContext.Current.CancellationToken;
         using var orchestrator = host.Client("orchestrator", ServiceTokens.Operations);
         await host.ExecuteCommandAsync("traffic", DashboardCommands.SetTrafficRate, new Dictionary<string, string> { ["callsPerSecond"] = "4" });
+        // Only what Slack and PagerDuty receive from here on counts (another test, or a slow start, may have sent some).
+        var (slackSeen, pagerSeen) = (host.Slack.Requests.Count, host.PagerDuty.Requests.Count);
         try
         {
             var injected = await host.ExecuteCommandAsync("orchestrator", DashboardCommands.InjectPmsFault,
@@ -36,18 +38,18 @@ public sealed class AlertingTests(VoiceHiveAppHost host)
                 var firing = await FiringAsync(orchestrator, cancellationToken);
                 return firing.Contains("CallSuccessRateLow") && firing.Contains("PMSResponseTimeSlow")
                     && await DegradedAsync("grand-plaza", cancellationToken)
-                    && host.Slack.Requests.Any(r => r.Body.Contains("PMSResponseTimeSlow", StringComparison.Ordinal))
-                    && host.PagerDuty.Requests.Any(r => r.Body.Contains("CallSuccessRateLow", StringComparison.Ordinal));
+                    && host.Slack.Requests.Skip(slackSeen).Any(r => r.Body.Contains("PMSResponseTimeSlow", StringComparison.Ordinal))
+                    && host.PagerDuty.Requests.Skip(pagerSeen).Any(r => r.Body.Contains("CallSuccessRateLow", StringComparison.Ordinal));
             }, "the fault to fire both alerts, reach Slack, PagerDuty and the webhook, and degrade the hotel", cancellationToken);
 
             var stored = await orchestrator.GetFromJsonAsync<JsonElement>("/monitoring/alerts?status=firing", cancellationToken);
             var pmsAlert = stored.EnumerateArray().Single(a => a.GetProperty("alertName").GetString() == "PMSResponseTimeSlow");
             Assert.Equal("grand-plaza", pmsAlert.GetProperty("hotelId").GetString());
             Assert.Contains("reaction_applied", pmsAlert.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("event").GetString()));
-            var slackMessage = host.Slack.Requests.First(r => r.Body.Contains("PMSResponseTimeSlow", StringComparison.Ordinal)).Body;
+            var slackMessage = host.Slack.Requests.Skip(slackSeen).First(r => r.Body.Contains("PMSResponseTimeSlow", StringComparison.Ordinal)).Body;
             Assert.Contains("hotel grand-plaza", slackMessage, StringComparison.Ordinal);
             Assert.Contains("docs/runbooks/PMSResponseTimeSlow.md", slackMessage, StringComparison.Ordinal);
-            var page = JsonDocument.Parse(host.PagerDuty.Requests.First(r => r.Body.Contains("CallSuccessRateLow", StringComparison.Ordinal)).Body).RootElement;
+            var page = JsonDocument.Parse(host.PagerDuty.Requests.Skip(pagerSeen).First(r => r.Body.Contains("CallSuccessRateLow", StringComparison.Ordinal)).Body).RootElement;
             Assert.Equal("trigger", page.GetProperty("event_action").GetString());
             Assert.Equal(VoiceHiveAppHost.PagerDutyRoutingKey, page.GetProperty("routing_key").GetString());
 
@@ -61,8 +63,9 @@ public sealed class AlertingTests(VoiceHiveAppHost host)
                 var firing = await FiringAsync(orchestrator, cancellationToken);
                 return !firing.Contains("CallSuccessRateLow") && !firing.Contains("PMSResponseTimeSlow")
                     && !await DegradedAsync("grand-plaza", cancellationToken)
-                    && host.Slack.Requests.Any(r => r.Body.Contains("RESOLVED", StringComparison.Ordinal))
-                    && host.PagerDuty.Requests.Any(r => r.Body.Contains("\"event_action\":\"resolve\"", StringComparison.Ordinal));
+                    && host.Slack.Requests.Skip(slackSeen).Any(r => r.Body.Contains("RESOLVED", StringComparison.Ordinal))
+                    && host.PagerDuty.Requests.Skip(pagerSeen).Any(r => r.Body.Contains("\"event_action\":\"resolve\"", StringComparison.Ordinal)
+                        && r.Body.Contains("CallSuccessRateLow", StringComparison.Ordinal));
             }, "clearing the fault to resolve the alerts everywhere and lift degraded mode", cancellationToken);
 
             var resolved = await orchestrator.GetFromJsonAsync<JsonElement>("/monitoring/alerts?hotel=grand-plaza", cancellationToken);
@@ -92,8 +95,10 @@ public sealed class AlertingTests(VoiceHiveAppHost host)
             request.Body.Contains("ServiceDown (voicehive-worker)", StringComparison.Ordinal)
             && request.Body.Contains($"\"event_action\":\"{action}\"", StringComparison.Ordinal);
 
-        // A crash: the worker's process killed outright, as the kernel's OOM killer would.
+        // A crash: the worker's process killed outright, as the kernel's OOM killer would. Only what PagerDuty receives
+        // from then on counts (a slow start of the AppHost may have paged before).
         await host.App.ResourceNotifications.WaitForResourceHealthyAsync("worker", cancellationToken);
+        var seen = host.PagerDuty.Requests.Count;
         var pid = await WorkerPidAsync(cancellationToken);
         using (var process = System.Diagnostics.Process.GetProcessById(pid))
         {
@@ -102,7 +107,7 @@ public sealed class AlertingTests(VoiceHiveAppHost host)
 
         try
         {
-            await UntilAsync(() => Task.FromResult(host.PagerDuty.Requests.Any(r => About(r, "trigger"))),
+            await UntilAsync(() => Task.FromResult(host.PagerDuty.Requests.Skip(seen).Any(r => About(r, "trigger"))),
                 "ServiceDown for the worker to page", cancellationToken);
         }
         finally
@@ -111,9 +116,9 @@ public sealed class AlertingTests(VoiceHiveAppHost host)
             await host.App.ResourceNotifications.WaitForResourceHealthyAsync("worker", cancellationToken);
         }
 
-        await UntilAsync(() => Task.FromResult(host.PagerDuty.Requests.Any(r => About(r, "resolve"))),
+        await UntilAsync(() => Task.FromResult(host.PagerDuty.Requests.Skip(seen).Any(r => About(r, "resolve"))),
             "the worker's restart to resolve the page", cancellationToken);
-        Assert.DoesNotContain(host.PagerDuty.Requests, r => r.Body.Contains("ServiceDown (voicehive-orchestrator)", StringComparison.Ordinal));
+        Assert.DoesNotContain(host.PagerDuty.Requests.Skip(seen), r => r.Body.Contains("ServiceDown (voicehive-orchestrator)", StringComparison.Ordinal));
     }
 
     private async Task<int> WorkerPidAsync(CancellationToken cancellationToken)

@@ -47,6 +47,7 @@ internal static class Extensions
         services.AddAlertWebhookAuthentication();
 
         services.AddSingleton<OrchestratorMetrics>();
+        services.AddHostedService<CallCounterBaseline>();
         services.AddSingleton<CallerPrivacy>();
         services.AddSingleton<ActiveCallStore>();
         services.AddSingleton<IIntentClassifier, RuleBasedIntentClassifier>();

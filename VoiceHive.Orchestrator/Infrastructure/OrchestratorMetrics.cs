@@ -12,9 +12,9 @@ namespace VoiceHive.Orchestrator.Infrastructure;
 /// <remarks>
 /// The guide's CallSuccessRateLow divides <c>rate(success)</c> by <c>rate(success) + rate(failures)</c> with no
 /// aggregation, and PromQL adds two series only where their labels are equal. So the two counters carry the same
-/// labels (<c>hotel_id</c> alone), and both exist for a hotel from its first call, at 0: otherwise a hotel whose calls
-/// all fail has no success series, the division has nothing to divide, and the SLA alert stays silent through the
-/// worst outage. Why a call succeeded or failed is <c>voicehive.calls.ended</c>'s <c>outcome</c> or <c>reason</c>.
+/// labels (<c>hotel_id</c> alone), and both exist for every hotel from the replica's start, at 0: otherwise a hotel whose
+/// calls all fail has no success series, the division has nothing to divide, and the SLA alert stays silent through the
+/// worst outage (and a call that ends on a replica which had not seen its hotel would be lost to <c>rate()</c>). Why a call succeeded or failed is <c>voicehive.calls.ended</c>'s <c>outcome</c> or <c>reason</c>.
 /// </remarks>
 public sealed class OrchestratorMetrics : IApiErrorCounter
 {
@@ -73,9 +73,18 @@ public sealed class OrchestratorMetrics : IApiErrorCounter
 
     public void CallStarted(string hotelId)
     {
+        _activeCalls.Add(1, new KeyValuePair<string, object?>("hotel_id", hotelId));
+        StartCallCounters(hotelId);
+    }
+
+    /// <summary>
+    /// Both series of the SLA's ratio at 0 for <paramref name="hotelId"/> (see the remarks above): for every hotel when the
+    /// replica starts (<see cref="CallCounterBaseline"/>), and again at each call's start for a hotel added since. A
+    /// counter whose series first appears at 1 loses that call to <c>rate()</c>.
+    /// </summary>
+    public void StartCallCounters(string hotelId)
+    {
         var hotel = new KeyValuePair<string, object?>("hotel_id", hotelId);
-        _activeCalls.Add(1, hotel);
-        // Both series of the SLA's ratio exist from the hotel's first call (see the remarks above).
         _callSuccess.Add(0, hotel);
         _callFailures.Add(0, hotel);
     }

@@ -71,6 +71,28 @@ public sealed class BusinessMetricsTests(SharedServers servers)
     }
 }
 
+/// <summary>The SLA ratio's two counters before any call.</summary>
+public sealed class CallCounterBaselineTests(SharedServers servers)
+{
+    [Fact]
+    public async Task EveryHotelHasBothCountersAtZeroBeforeItsFirstCall()
+    {
+        await using var app = await OrchestratorDriver.StartAsync(servers);
+        using var client = app.CreateClient();
+
+        var samples = await Eventually.Until(
+            async () => Exposition.Parse(await client.GetStringAsync("/monitoring/metrics", TestContext.Current.CancellationToken)),
+            exposition => exposition.Series("voicehive_call_failures_total").Count() == 4, "the counters of the four seeded hotels",
+            cancellationToken: TestContext.Current.CancellationToken);
+
+        foreach (var counter in (string[])["voicehive_call_success_total", "voicehive_call_failures_total"])
+        {
+            Assert.Equal(["alpine-lodge", "city-central", "grand-plaza", "harbor-view"], samples.Series(counter).Select(labels => labels["hotel_id"]).Order());
+            Assert.Equal(0, samples.Sum(counter));
+        }
+    }
+}
+
 /// <summary>A minimal reader of the Prometheus text format, for assertions.</summary>
 internal sealed class Exposition
 {
