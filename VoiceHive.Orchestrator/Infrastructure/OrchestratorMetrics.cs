@@ -14,7 +14,8 @@ namespace VoiceHive.Orchestrator.Infrastructure;
 /// aggregation, and PromQL adds two series only where their labels are equal. So the two counters carry the same
 /// labels (<c>hotel_id</c> alone), and both exist for every hotel from the replica's start, at 0: otherwise a hotel whose
 /// calls all fail has no success series, the division has nothing to divide, and the SLA alert stays silent through the
-/// worst outage (and a call that ends on a replica which had not seen its hotel would be lost to <c>rate()</c>). Why a call succeeded or failed is <c>voicehive.calls.ended</c>'s <c>outcome</c> or <c>reason</c>.
+/// worst outage (and a call that ends on a replica which had not seen its hotel would be lost to <c>rate()</c>). Why a
+/// call succeeded or failed is <c>voicehive.calls.ended</c>'s <c>outcome</c> or <c>reason</c>.
 /// </remarks>
 public sealed class OrchestratorMetrics : IApiErrorCounter
 {

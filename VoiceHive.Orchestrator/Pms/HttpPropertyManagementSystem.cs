@@ -6,8 +6,8 @@ using System.Text.Json;
 namespace VoiceHive.Orchestrator.Pms;
 
 /// <summary>
-/// A PMS behind HTTP at <c>https+http://pms</c> (resolved from <c>services:pms:https:0</c>, else <c>services:pms:http:0</c>), through the
-/// ServiceDefaults resilience handler. Its API: <c>GET /hotels/{hotel}/reservations/{code}</c> (200 or 404)
+/// A PMS behind HTTP at <c>https+http://pms</c> (resolved from <c>services:pms:https:0</c>, else
+/// <c>services:pms:http:0</c>), through the ServiceDefaults resilience handler. Its API: <c>GET /hotels/{hotel}/reservations/{code}</c> (200 or 404)
 /// and <c>GET /hotels/{hotel}/availability?night=yyyy-MM-dd</c>.
 /// </summary>
 public sealed class HttpPropertyManagementSystem(HttpClient client) : IPropertyManagementSystem

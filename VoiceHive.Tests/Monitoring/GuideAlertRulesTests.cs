@@ -1,13 +1,8 @@
-extern alias orchestrator;
-
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.DependencyInjection;
 using VoiceHive.Tests.Infrastructure;
-using PmsSimulatorSettings = orchestrator::VoiceHive.Orchestrator.Pms.PmsSimulatorSettings;
-using SimulatorProfile = orchestrator::VoiceHive.Orchestrator.Pms.SimulatorProfile;
 
 namespace VoiceHive.Tests.Monitoring;
 
@@ -27,7 +22,6 @@ public sealed partial class GuideAlertRulesTests(SharedServers servers)
         var cancellationToken = TestContext.Current.CancellationToken;
         await using var app = OrchestratorApplication.For(await servers.Postgres.CreateDatabaseAsync(), servers.Redis.ConnectionString);
         app.UseRealPort();
-        app.Services.GetRequiredService<PmsSimulatorSettings>().Set(null, new SimulatorProfile(0, 0, 0));
         using var client = new HttpClient { BaseAddress = app.Address };
         client.DefaultRequestHeaders.Authorization = new("Bearer", TestTokens.Create(TestTokens.AllScopes));
 
@@ -54,7 +48,7 @@ public sealed partial class GuideAlertRulesTests(SharedServers servers)
         var started = new List<(Guid Call, string Outcome)>();
         foreach (var (hotel, outcome) in calls)
         {
-            started.Add((await StartCallAsync(client, hotel, cancellationToken), outcome));
+            started.Add((await client.StartCallAsync(hotel), outcome));
         }
 
         // Both series of the ratio exist, at 0, for every hotel from the replica's start: Prometheus has scraped them before
@@ -68,8 +62,7 @@ public sealed partial class GuideAlertRulesTests(SharedServers servers)
 
         foreach (var (call, outcome) in started)
         {
-            using var response = await client.PostAsJsonAsync($"/api/calls/{call}/end", new { outcome }, cancellationToken);
-            response.EnsureSuccessStatusCode();
+            await client.EndAsync(call, outcome);
         }
 
         var firing = await Eventually.Until(
@@ -98,13 +91,6 @@ public sealed partial class GuideAlertRulesTests(SharedServers servers)
         Assert.Equal(4, Regex.Count(GuideRules, "- alert: "));
         Assert.Equal(4, Regex.Count(ScaledToSeconds(GuideRules), "for: 0s"));
         Assert.DoesNotContain("[5m]", ScaledToSeconds(GuideRules), StringComparison.Ordinal);
-    }
-
-    private static async Task<Guid> StartCallAsync(HttpClient client, string hotel, CancellationToken cancellationToken)
-    {
-        using var response = await client.PostAsJsonAsync("/api/calls", new { hotelId = hotel, callerNumber = OrchestratorDriver.CallerNumber, language = "en" }, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid();
     }
 
     /// <summary>
